@@ -1,0 +1,5 @@
+package layers
+
+import (
+	_ "pinpoint/internal/calllog" // call-log tables.
+)
