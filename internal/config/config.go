@@ -289,7 +289,9 @@ func keyNode(n *yaml.Node, key string) *yaml.Node {
 // value ranges. Every problem is reported, not just the first.
 func (c *Config) validate(root *yaml.Node) error {
 	var es Errors
-	add := func(n *yaml.Node, path, f string, a ...any) { es = append(es, NodeError(n, path, fmt.Sprintf(f, a...))) }
+	add := func(n *yaml.Node, path, f string, a ...any) {
+		es = append(es, NodeError(n, path, fmt.Sprintf(f, a...)))
+	}
 
 	if len(c.Listeners) == 0 {
 		c.Listeners = []Listener{{Addr: "127.0.0.1:8080"}}
