@@ -21,9 +21,12 @@ const (
 	// ShadowDeny records a denial a shadowed policy would have made; the
 	// request continues.
 	ShadowDeny
+	// Answer ends the request with a response that is not a denial and
+	// has no body, built from Status and Header (a CORS preflight's 204).
+	Answer
 )
 
-var outcomeNames = [...]string{"allow", "deny", "skip", "error", "shadow_deny"}
+var outcomeNames = [...]string{"allow", "deny", "skip", "error", "shadow_deny", "answer"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -33,7 +36,13 @@ func (o Outcome) String() string {
 }
 
 // Stops reports whether the outcome ends the request.
-func (o Outcome) Stops() bool { return o == Deny || o == Error }
+func (o Outcome) Stops() bool { return o == Deny || o == Error || o == Answer }
+
+// Answered builds an Answer verdict: the gateway replies with status and
+// the verdict's headers, and no body.
+func Answered(status int, rule string) Verdict {
+	return Verdict{Outcome: Answer, Status: status, Rule: rule}
+}
 
 // Field is one piece of evidence: a name and a (redacted) value. Evidence is
 // written to the trace only, never to the caller.
