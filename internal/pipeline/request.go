@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"pinpoint/internal/trace"
+	"pinpoint/internal/verdict"
 )
 
 // Identity is who the authn layer found the caller to be.
@@ -46,6 +49,16 @@ type Request struct {
 	// MaxBody caps how much of the body a layer may buffer; the request
 	// layer sets it from the route's limit.
 	MaxBody int64
+
+	// Steps is the decision trace so far, in order.
+	Steps []trace.Step
+	// Decision is the verdict that ended the request (nil when allowed).
+	Decision *verdict.Verdict
+	// Upstream and UpstreamStatus say who answered, for the call log.
+	Upstream       string
+	UpstreamStatus int
+	// DeniedBy is "gateway" or "upstream" when the answer is a denial.
+	DeniedBy string
 
 	body      []byte
 	bodyRead  bool
@@ -131,4 +144,30 @@ func (r *Request) SetLog(key string, v any) {
 		r.Log = make(map[string]any, 4)
 	}
 	r.Log[key] = v
+}
+
+// AddStep appends a step to the decision trace. Handlers use it to record
+// what they decided (a provider tried, a model refused).
+func (r *Request) AddStep(layer string, v verdict.Verdict, d time.Duration) {
+	if v.Layer == "" {
+		v.Layer = layer
+	}
+	r.Steps = append(r.Steps, trace.StepFrom(layer, v, d, ""))
+}
+
+// Deny records v as the deciding verdict and renders it in the route's
+// format. Handlers call it instead of writing an error themselves, so every
+// denial has the same shape and is in the trace.
+func (r *Request) Deny(w http.ResponseWriter, v verdict.Verdict) {
+	v = v.Resolved()
+	if v.Outcome == verdict.Allow {
+		v.Outcome = verdict.Deny
+	}
+	r.Decision = &v
+	r.DeniedBy = "gateway"
+	format := verdict.Problem
+	if r.Route != nil {
+		format = verdict.Format(r.Route.Format)
+	}
+	verdict.Write(w, r.HTTP, v, r.ID, format)
 }
