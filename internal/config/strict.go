@@ -246,3 +246,6 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// EditDistance is the Levenshtein distance between a and b.
+func EditDistance(a, b string) int { return levenshtein(a, b) }
