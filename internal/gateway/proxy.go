@@ -120,8 +120,16 @@ func (g *runtime) proxy(w http.ResponseWriter, pr *pipeline.Request, rt *route, 
 	}
 	replayable := in.Body == nil || in.Body == http.NoBody || pr.BodyBuffered()
 	retries := 0
-	if idempotent(in) && replayable && !upgrade {
-		retries = p.cfg.Retries
+	if idempotent(in) && !upgrade && p.cfg.Retries > 0 {
+		// A retry must resend the body: buffer a small one of known
+		// length; a large or streamed one is sent once, never replayed.
+		if !replayable && in.ContentLength >= 0 && in.ContentLength <= maxReplayBody {
+			_, err := pr.Body()
+			replayable = err == nil
+		}
+		if replayable {
+			retries = p.cfg.Retries
+		}
 	}
 	var tried map[*target]bool
 	var lastErr error
@@ -253,6 +261,10 @@ func applyHeaders(dst, src http.Header) {
 		dst[k] = vv
 	}
 }
+
+// maxReplayBody is the largest body buffered so that an idempotent request
+// can be retried on another target.
+const maxReplayBody = 1 << 20
 
 // denialCapture is how much of an upstream's 401/403/429 body the trace
 // keeps, so `pinpoint explain` can show what the upstream said.
