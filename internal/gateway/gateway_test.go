@@ -340,7 +340,10 @@ routes:
   - {id: slow, path: /slow, upstream: slow}
 `
 	tg := newTestGateway(t, cfg, slow.URL)
-	for _, c := range []struct{ path, code string; status int }{{"/dead", "upstream_unreachable", 502}, {"/slow", "upstream_timeout", 504}} {
+	for _, c := range []struct {
+		path, code string
+		status     int
+	}{{"/dead", "upstream_unreachable", 502}, {"/slow", "upstream_timeout", 504}} {
 		resp, body := do(t, "POST", tg.srv.URL+c.path, "application/json", "{}")
 		if resp.StatusCode != c.status {
 			t.Fatalf("%s: status %d, want %d", c.path, resp.StatusCode, c.status)
