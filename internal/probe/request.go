@@ -170,7 +170,9 @@ func maskBody(body []byte) string {
 }
 
 func maskField(s, field string) string {
-	lower := strings.ToLower(s)
+	// ASCII-only lowering keeps byte offsets identical to s; ToLower
+	// would turn invalid UTF-8 into longer U+FFFD runes (found by fuzzing).
+	lower := asciiLower(s)
 	var b strings.Builder
 	i := 0
 	for {
@@ -206,4 +208,14 @@ func maskField(s, field string) string {
 		b.WriteString(Mask(s[k:v]))
 		i = v
 	}
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
