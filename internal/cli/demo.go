@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"pinpoint/internal/ai/mock"
 	"pinpoint/internal/app"
 	"pinpoint/internal/config"
 	"pinpoint/internal/demo"
@@ -100,6 +101,14 @@ func runDemo(cmd *cobra.Command, addr, adminAddr, dir string, check, verbose boo
 	go upstream.Serve(upLn)
 	defer upstream.Close()
 	p.Upstream = "http://" + upLn.Addr().String()
+	aiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	aiMock := &http.Server{Handler: mock.NewServer(), ReadHeaderTimeout: 5 * time.Second}
+	go aiMock.Serve(aiLn)
+	defer aiMock.Close()
+	p.AIMock = "http://" + aiLn.Addr().String()
 	dead, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

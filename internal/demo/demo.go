@@ -18,6 +18,8 @@ type Ports struct {
 	// Dead is a base URL where nothing listens (for upstream_unreachable).
 	Dead  string
 	Store string // SQLite file
+	// AIMock is the base URL of the mock model provider.
+	AIMock string
 }
 
 // Example is one ready-to-paste request and what it must produce.

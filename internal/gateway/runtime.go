@@ -52,13 +52,9 @@ type runtime struct {
 	retired  atomic.Bool
 }
 
-// knownSections are the top-level config sections feature packages own.
-var knownSections = map[string]bool{}
-
-// RegisterSection declares a top-level config section a feature package
-// decodes itself (e.g. "consumers", "ai"), so that a typo in a section name
-// is an error rather than silently ignored.
-func RegisterSection(name string) { knownSections[name] = true }
+// RegisterSection declares a top-level config section (see
+// pipeline.RegisterSection).
+func RegisterSection(name string) { pipeline.RegisterSection(name) }
 
 // splitMode removes the generic "mode" key from a layer section and
 // returns it: enforce (default), shadow or off.
@@ -122,11 +118,8 @@ func build(cfg *config.Config, env *pipeline.Env) (*runtime, error) {
 	}
 	rt.redact = newRedactor(cfg.Redact)
 	for name := range cfg.Sections {
-		if !knownSections[name] {
-			names := []string{"listeners", "admin", "store", "server", "request_id", "client_ip", "redact", "upstreams", "global", "routes"}
-			for k := range knownSections {
-				names = append(names, k)
-			}
+		if !pipeline.SectionKnown(name) {
+			names := append([]string{"listeners", "admin", "store", "server", "request_id", "client_ip", "redact", "upstreams", "global", "routes"}, pipeline.Sections()...)
 			msg := fmt.Sprintf("unknown top-level section %q", name)
 			if s := config.Suggest(name, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)

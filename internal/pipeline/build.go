@@ -88,3 +88,35 @@ func (b *Build) Errorf(node *yaml.Node, field, format string, args ...any) error
 	}
 	return config.NodeError(node, path, fmt.Sprintf(format, args...))
 }
+
+var (
+	sectionMu sync.RWMutex
+	sections  = map[string]bool{}
+)
+
+// RegisterSection declares a top-level config section a feature package
+// decodes itself (e.g. "consumers", "ai"), so that a typo in a section
+// name is an error rather than silently ignored.
+func RegisterSection(name string) {
+	sectionMu.Lock()
+	defer sectionMu.Unlock()
+	sections[name] = true
+}
+
+// Sections lists the registered top-level sections.
+func Sections() []string {
+	sectionMu.RLock()
+	defer sectionMu.RUnlock()
+	out := make([]string, 0, len(sections))
+	for n := range sections {
+		out = append(out, n)
+	}
+	return out
+}
+
+// SectionKnown reports whether a top-level section is registered.
+func SectionKnown(name string) bool {
+	sectionMu.RLock()
+	defer sectionMu.RUnlock()
+	return sections[name]
+}
