@@ -1,0 +1,124 @@
+package calllog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"pinpoint/internal/trace"
+)
+
+// Filter selects call-log records. Empty fields match everything.
+type Filter struct {
+	// Status is an exact status ("403") or a class ("4xx").
+	Status   string `json:"status,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Layer    string `json:"layer,omitempty"`
+	Route    string `json:"route,omitempty"`
+	Consumer string `json:"consumer,omitempty"`
+	Client   string `json:"client,omitempty"`
+	// Denied keeps only requests the gateway denied (a denial code).
+	Denied bool `json:"denied,omitempty"`
+	// Shadow keeps only requests a shadowed policy would have denied.
+	Shadow bool      `json:"shadow,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Until  time.Time `json:"until,omitzero"`
+	// Limit caps the answer (default 50, at most 1000).
+	Limit int `json:"limit,omitempty"`
+	// Oldest returns the oldest matches first (for tailing).
+	Oldest bool `json:"oldest,omitempty"`
+}
+
+// MaxSearch caps one search's answer.
+const MaxSearch = 1000
+
+// ParseStatus checks a status filter: "403", "4xx".
+func ParseStatus(s string) (lo, hi int, err error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) == 3 && strings.HasSuffix(s, "xx") && s[0] >= '1' && s[0] <= '5' {
+		c := int(s[0]-'0') * 100
+		return c, c + 99, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 100 || n > 599 {
+		return 0, 0, fmt.Errorf("status %q: want a status like 403 or a class like 4xx", s)
+	}
+	return n, n, nil
+}
+
+// Search returns the records that match f, newest first (oldest first
+// with f.Oldest).
+func (l *Log) Search(ctx context.Context, f Filter) ([]*trace.Record, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("code", f.Code)
+	eq("layer", f.Layer)
+	eq("route", f.Route)
+	eq("consumer", f.Consumer)
+	eq("client", f.Client)
+	if f.Status != "" {
+		lo, hi, err := ParseStatus(f.Status)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, "status >= ? AND status <= ?")
+		args = append(args, lo, hi)
+	}
+	if f.Denied {
+		where = append(where, "code <> ''")
+	}
+	if f.Shadow {
+		where = append(where, "shadow = 1")
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "ts >= ?")
+		args = append(args, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "ts < ?")
+		args = append(args, f.Until.UnixMicro())
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, MaxSearch)
+	q := "SELECT doc FROM requests"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Oldest {
+		q += " ORDER BY ts ASC, id ASC"
+	} else {
+		q += " ORDER BY ts DESC, id DESC"
+	}
+	q += " LIMIT ?"
+	args = append(args, limit)
+	rows, err := l.st.DB.QueryContext(ctx, l.st.Rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*trace.Record{}
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var r trace.Record
+		if err := json.Unmarshal([]byte(doc), &r); err != nil {
+			return nil, err
+		}
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
