@@ -20,6 +20,7 @@ type Gateway struct {
 	cur       atomic.Pointer[runtime]
 	writer    *trace.Writer
 	observers []func(*trace.Record)
+	onSwap    []func(*config.Config)
 	// load re-reads the config for Reload; nil when the config is fixed.
 	load     func() (*config.Config, error)
 	reloadMu sync.Mutex
@@ -66,6 +67,10 @@ func Validate(cfg *config.Config, env *pipeline.Env) error {
 // Observe adds a function called with every finished request's record
 // (metrics, alerts). It must be quick and must not block.
 func (g *Gateway) Observe(f func(*trace.Record)) { g.observers = append(g.observers, f) }
+
+// OnSwap adds a function called with each new config after a successful
+// reload, for features configured outside the pipeline (alerts, retention).
+func (g *Gateway) OnSwap(f func(*config.Config)) { g.onSwap = append(g.onSwap, f) }
 
 // Config is the config currently serving.
 func (g *Gateway) Config() *config.Config { return g.cur.Load().cfg }
@@ -117,6 +122,9 @@ func (g *Gateway) Swap(cfg *config.Config) error {
 	}
 	old := g.cur.Swap(rt)
 	go old.retire(g.grace)
+	for _, f := range g.onSwap {
+		f(cfg)
+	}
 	g.env.Logger.Info("config reloaded", "routes", len(cfg.Routes))
 	return nil
 }
