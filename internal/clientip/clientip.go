@@ -1,6 +1,7 @@
 package clientip
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -9,22 +10,44 @@ import (
 	"pinpoint/internal/config"
 )
 
+// headerKind is the forwarding header a resolver reads.
+type headerKind uint8
+
+const (
+	kindXFF headerKind = iota
+	kindForwarded
+	kindRealIP
+)
+
 // Resolver finds the client address of a request.
 type Resolver struct {
 	trusted []netip.Prefix
 	header  string
+	kind    headerKind
 }
 
-// New builds a resolver from config; bad CIDRs are errors.
+// New builds a resolver from config; bad CIDRs and unknown headers are
+// errors.
 func New(c config.ClientIP) (*Resolver, error) {
 	r := &Resolver{header: http.CanonicalHeaderKey(c.Header)}
-	if r.header == "" {
-		r.header = "X-Forwarded-For"
+	switch strings.ToLower(c.Header) {
+	case "", "x-forwarded-for":
+		r.header, r.kind = "X-Forwarded-For", kindXFF
+	case "forwarded":
+		r.kind = kindForwarded
+	case "x-real-ip":
+		r.kind = kindRealIP
+	default:
+		return nil, fmt.Errorf("client_ip.header must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", c.Header)
 	}
 	for _, s := range c.TrustedProxies {
 		p, err := config.ParsePrefix(s)
 		if err != nil {
 			return nil, err
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			// Peers are unmapped, so a mapped prefix would never match.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		r.trusted = append(r.trusted, p)
 	}
@@ -44,8 +67,12 @@ func Peer(remoteAddr string) netip.Addr {
 	return a.Unmap()
 }
 
-// Trusted reports whether a is one of the trusted proxies.
+// Trusted reports whether a is one of the trusted proxies. The list is a
+// handful of proxy ranges, so a loop beats any index here.
 func (r *Resolver) Trusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
 	for _, p := range r.trusted {
 		if p.Contains(a) {
 			return true
@@ -56,60 +83,76 @@ func (r *Resolver) Trusted(a netip.Addr) bool {
 
 // ClientIP returns the client address: the peer unless the peer is a
 // trusted proxy, in which case the forwarding header is read from the
-// right and the first address that is not a trusted proxy wins.
+// right and the first address that is not a trusted proxy wins. A hop that
+// cannot be parsed stops the walk at the last verified address: anything
+// to its left was written by someone we cannot vouch for.
 func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 	peer := Peer(req.RemoteAddr)
 	if len(r.trusted) == 0 || !r.Trusted(peer) {
 		return peer
 	}
-	hops := r.hops(req.Header)
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(hops[i])
-		if err != nil {
-			// A malformed hop cannot be trusted or skipped; stop at the
-			// last address we could verify.
+	switch r.kind {
+	case kindForwarded:
+		return r.walkForwarded(req.Header.Values("Forwarded"), peer)
+	case kindRealIP:
+		vals := req.Header.Values(r.header)
+		if len(vals) != 1 {
+			// Absent, or several proxies each set it: no single answer.
 			return peer
 		}
-		a = a.Unmap()
-		if !r.Trusted(a) {
-			return a
+		a, err := netip.ParseAddr(strings.TrimSpace(vals[0]))
+		if err != nil || a.Zone() != "" {
+			return peer
 		}
-		peer = a
+		return a.Unmap()
+	default:
+		return r.walkXFF(req.Header.Values(r.header), peer)
 	}
-	return peer
 }
 
-func (r *Resolver) hops(h http.Header) []string {
-	var out []string
-	switch r.header {
-	case "Forwarded":
-		for _, line := range h.Values("Forwarded") {
-			for _, elem := range strings.Split(line, ",") {
-				for _, pair := range strings.Split(elem, ";") {
-					k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
-					if !ok || !strings.EqualFold(k, "for") {
-						continue
-					}
-					v = strings.Trim(v, `"`)
-					if strings.HasPrefix(v, "[") {
-						if end := strings.IndexByte(v, ']'); end > 0 {
-							v = v[1:end]
-						}
-					} else if host, _, err := net.SplitHostPort(v); err == nil {
-						v = host
-					}
-					out = append(out, v)
-				}
+// walkXFF reads X-Forwarded-For right to left without allocating; several
+// header lines form one list in order.
+func (r *Resolver) walkXFF(lines []string, last netip.Addr) netip.Addr {
+	for li := len(lines) - 1; li >= 0; li-- {
+		line := lines[li]
+		end := len(line)
+		for end >= 0 {
+			start := strings.LastIndexByte(line[:end], ',') + 1
+			hop := strings.TrimSpace(line[start:end])
+			end = start - 1
+			if hop == "" {
+				continue
 			}
-		}
-	default:
-		for _, line := range h.Values(r.header) {
-			for _, p := range strings.Split(line, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					out = append(out, p)
-				}
+			a, err := netip.ParseAddr(hop)
+			if err != nil || a.Zone() != "" {
+				return last
 			}
+			a = a.Unmap()
+			if !r.Trusted(a) {
+				return a
+			}
+			last = a
 		}
 	}
-	return out
+	return last
+}
+
+func (r *Resolver) walkForwarded(lines []string, last netip.Addr) netip.Addr {
+	for li := len(lines) - 1; li >= 0; li-- {
+		nodes, err := ParseForwarded(lines[li])
+		if err != nil {
+			return last
+		}
+		for i := len(nodes) - 1; i >= 0; i-- {
+			a, ok := NodeAddr(nodes[i])
+			if !ok {
+				return last
+			}
+			if !r.Trusted(a) {
+				return a
+			}
+			last = a
+		}
+	}
+	return last
 }
