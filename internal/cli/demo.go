@@ -123,6 +123,17 @@ func runDemo(cmd *cobra.Command, addr, adminAddr, dir string, check, verbose boo
 	}
 	p.Store = filepath.Join(dir, "pinpoint.db")
 
+	// Seed the store first: the config embeds what the seed made (the
+	// demo issuer's public keys).
+	st, err := store.Open(ctx, "sqlite", p.Store)
+	if err != nil {
+		return err
+	}
+	err = demo.Prepare(ctx, st, p)
+	st.Close()
+	if err != nil {
+		return err
+	}
 	cfg, err := config.Parse([]byte(demo.Config(p)))
 	if err != nil {
 		return fmt.Errorf("the demo's config is invalid (a bug): %w", err)
@@ -132,9 +143,7 @@ func runDemo(cmd *cobra.Command, addr, adminAddr, dir string, check, verbose boo
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	a, err := app.Start(ctx, cfg, app.Options{Logger: logger, Prepare: func(ctx context.Context, st *store.Store) error {
-		return demo.Prepare(ctx, st, p)
-	}})
+	a, err := app.Start(ctx, cfg, app.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
