@@ -1,0 +1,44 @@
+package demo
+
+// The traffic-protection part of the demo: an IP allow list, CSRF and CORS
+// for browser-facing routes, and a rate limit.
+func init() {
+	Register(Extension{
+		Name: "traffic",
+		Config: func(p Ports) map[string]string {
+			return map[string]string{"routes": `  - id: internal
+    path: /internal/*
+    upstream: demo
+    ip:
+      allow: [10.0.0.0/8]
+  - id: account
+    path: /account/*
+    upstream: demo
+    csrf:
+      trusted_origins: ["http://` + p.Gateway + `"]
+    cors:
+      origins: ["https://app.example.com"]
+      methods: [GET, POST]
+      headers: [Content-Type, X-Api-Key]
+  - id: limited
+    path: /limited
+    upstream: demo
+    ratelimit:
+      policies:
+        - {name: per-client, key: [ip], limit: 1, window: 1m}
+`}
+		},
+		Examples: func(p Ports) []Example {
+			json := [2]string{"Content-Type", "application/json"}
+			return []Example{
+				{Order: 30, Title: "IP: a route open only to 10.0.0.0/8 (the detail says the address seen)", Method: "GET", Path: "/internal/status", Status: 403, Code: "ip_not_allowed"},
+				{Order: 31, Title: "CSRF: a cross-site POST from another origin", Method: "POST", Path: "/account/email", Headers: [][2]string{json, {"Origin", "https://evil.example"}, {"Sec-Fetch-Site", "cross-site"}}, Body: `{"email":"a@b.c"}`, Status: 403, Code: "csrf_origin_mismatch"},
+				{Order: 32, Title: "CORS: a preflight from an origin that is not allowed", Method: "OPTIONS", Path: "/account/email", Headers: [][2]string{{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}}, Status: 403, Code: "cors_origin_not_allowed"},
+				{Order: 33, Title: "CORS: a preflight asking for a header that is not allowed", Method: "OPTIONS", Path: "/account/email", Headers: [][2]string{{"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "POST"}, {"Access-Control-Request-Headers", "X-Debug"}}, Status: 403, Code: "cors_header_not_allowed"},
+				{Order: 34, Title: "CORS: an allowed preflight, answered by the gateway", Method: "OPTIONS", Path: "/account/email", Headers: [][2]string{{"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "POST"}}, Status: 204},
+				{Order: 35, Title: "Rate limit: the first call of the minute (the demo's own run already made it)", Method: "GET", Path: "/limited", Status: 200},
+				{Order: 36, Title: "Rate limit: the second call within the minute", Method: "GET", Path: "/limited", Status: 429, Code: "rate_limited"},
+			}
+		},
+	})
+}
