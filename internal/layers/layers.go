@@ -14,5 +14,6 @@ import (
 	_ "pinpoint/internal/layer/ipfilter"  // client address allow/deny lists.
 	_ "pinpoint/internal/layer/ratelimit" // rates and quotas, memory or Redis.
 	_ "pinpoint/internal/layer/request"   // size, content type, JSON.
+	_ "pinpoint/internal/layer/waf"       // OWASP CRS via Coraza, with the @rx prefilter.
 	_ "pinpoint/internal/metrics"         // /metrics.
 )

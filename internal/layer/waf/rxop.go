@@ -1,0 +1,241 @@
+package waf
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"rsc.io/binaryregexp"
+
+	"github.com/corazawaf/coraza/v3/experimental/plugins"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+)
+
+// The @rx operator is replaced process-wide by one with the same semantics
+// as Coraza's (RE2 syntax, "(?sm)" prepended, up to nine captures,
+// binaryregexp for patterns that match non-UTF-8 bytes) plus a sound
+// literal prefilter: the regex runs only when the value contains, for each
+// of the pattern's required clauses, at least one of its literals.
+//
+// Most CRS @rx evaluations on ordinary text fail, and Go's regexp pays for
+// a failed search over the whole value; the prefilter turns most of those
+// into a few bit tests on a per-value scan shared by all rules.
+func init() {
+	plugins.RegisterOperator("rx", newPrefilteredRx)
+}
+
+// rxCompiled is everything derived from one pattern, memoized by Coraza
+// per WAF so that a pattern used by several rules is analysed once.
+type rxCompiled struct {
+	pattern string
+	re      *regexp.Regexp
+	// clauses and sqClauses are ids in reg and regSq.
+	clauses, sqClauses []int32
+}
+
+type prefilteredRx struct {
+	pattern            string
+	re                 *regexp.Regexp
+	clauses, sqClauses []int32
+}
+
+// newPrefilteredRx compiles a pattern like Coraza's rx and registers its
+// prefilter clauses.
+func newPrefilteredRx(options plugintypes.OperatorOptions) (plugintypes.Operator, error) {
+	data := "(?sm)" + options.Arguments
+	if matchesArbitraryBytes(data) {
+		return newBinaryRx(options)
+	}
+	build := func() (any, error) {
+		re, err := regexp.Compile(data)
+		if err != nil {
+			return nil, err
+		}
+		c := &rxCompiled{pattern: data, re: re}
+		if cs := requiredClauses(data, &plainMode); len(cs) > 0 {
+			c.clauses = reg.register(cs)
+		}
+		if cs := requiredClauses(data, &squeezedMode); len(cs) > 0 {
+			c.sqClauses = regSq.register(cs)
+		}
+		compiled.add(c)
+		return c, nil
+	}
+	var v any
+	var err error
+	if options.Memoizer != nil {
+		v, err = options.Memoizer.Do("pinpoint-rx:"+data, build)
+	} else {
+		v, err = build()
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := v.(*rxCompiled)
+	return &prefilteredRx{pattern: c.pattern, re: c.re, clauses: c.clauses, sqClauses: c.sqClauses}, nil
+}
+
+// mayMatch is the prefilter: false only when some required clause has
+// none of its literals in value, so the regex cannot match.
+func (o *prefilteredRx) mayMatch(value string) bool {
+	if prefilterOff {
+		return true
+	}
+	return satisfied(reg, o.clauses, value) && satisfied(regSq, o.sqClauses, value)
+}
+
+// satisfied is false only when the mode applies to value and one of the
+// clauses has none of its literals in it.
+func satisfied(g *registry, clauses []int32, value string) bool {
+	if len(clauses) == 0 {
+		return true
+	}
+	bits := g.scanner().lookup(value)
+	if bits == nil {
+		return true
+	}
+	for _, c := range clauses {
+		if bits[c>>6]&(1<<(c&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compiledSet lists every pattern compiled in the process, so that the
+// soundness tests can check the prefilter of each one. It grows like the
+// clause registries: by distinct pattern, not by WAF.
+type compiledSet struct {
+	mu   sync.Mutex
+	list []*rxCompiled
+}
+
+func (s *compiledSet) add(c *rxCompiled) {
+	s.mu.Lock()
+	s.list = append(s.list, c)
+	s.mu.Unlock()
+}
+
+func (s *compiledSet) all() []*rxCompiled {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.list)
+}
+
+var compiled compiledSet
+
+// prefilterOff makes every regex run, which is Coraza's own behaviour; the
+// benchmarks set it (-waf.noprefilter) to measure the prefilter's effect
+// under the same machine load.
+var prefilterOff bool
+
+// evalHook, when set by a test, sees every value the operator is asked to
+// match, before the prefilter.
+var evalHook func(c *prefilteredRx, value string)
+
+// Evaluate matches value; with capturing on it records up to nine groups
+// exactly as Coraza's rx does.
+func (o *prefilteredRx) Evaluate(tx plugintypes.TransactionState, value string) bool {
+	if evalHook != nil {
+		evalHook(o, value)
+	}
+	if !o.mayMatch(value) {
+		return false
+	}
+	if !tx.Capturing() {
+		return o.re.MatchString(value)
+	}
+	match := o.re.FindStringSubmatchIndex(value)
+	if match == nil {
+		return false
+	}
+	for i := 0; i < len(match)/2; i++ {
+		if i == 9 {
+			return true
+		}
+		if match[2*i] >= 0 {
+			tx.CaptureField(i, value[match[2*i]:match[2*i+1]])
+		} else {
+			tx.CaptureField(i, "")
+		}
+	}
+	return true
+}
+
+// binaryRx matches patterns with non-UTF-8 byte escapes byte-wise, as
+// Coraza does; the UTF-8 literal analysis does not apply to them.
+type binaryRx struct{ re *binaryregexp.Regexp }
+
+func newBinaryRx(options plugintypes.OperatorOptions) (plugintypes.Operator, error) {
+	data := options.Arguments
+	build := func() (any, error) { return binaryregexp.Compile(data) }
+	var v any
+	var err error
+	if options.Memoizer != nil {
+		v, err = options.Memoizer.Do("pinpoint-binrx:"+data, build)
+	} else {
+		v, err = build()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &binaryRx{re: v.(*binaryregexp.Regexp)}, nil
+}
+
+func (o *binaryRx) Evaluate(tx plugintypes.TransactionState, value string) bool {
+	if !tx.Capturing() {
+		return o.re.MatchString(value)
+	}
+	match := o.re.FindStringSubmatch(value)
+	if len(match) == 0 {
+		return false
+	}
+	for i, c := range match {
+		if i == 9 {
+			return true
+		}
+		tx.CaptureField(i, c)
+	}
+	return true
+}
+
+// matchesArbitraryBytes reports whether the pattern's \xNN escapes decode
+// to invalid UTF-8, the condition under which Coraza switches to
+// binaryregexp (same logic as coraza/internal/operators/rx.go).
+func matchesArbitraryBytes(expr string) bool {
+	decoded := make([]byte, 0, len(expr))
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		if c != '\\' {
+			decoded = append(decoded, c)
+			continue
+		}
+		if i+3 >= len(expr) {
+			decoded = append(decoded, expr[i:]...)
+			break
+		}
+		if expr[i+1] != 'x' {
+			decoded = append(decoded, expr[i])
+			continue
+		}
+		sub := expr[i:]
+		advance := 3
+		if len(sub) >= 6 && sub[2] == '{' {
+			if end := strings.IndexByte(sub, '}'); end != -1 {
+				sub = `\x` + sub[3:end]
+				advance = end
+			}
+		}
+		v, mb, _, err := strconv.UnquoteChar(sub, 0)
+		if err != nil || mb {
+			decoded = append(decoded, expr[i])
+			continue
+		}
+		decoded = append(decoded, byte(v))
+		i += advance
+	}
+	return !utf8.Valid(decoded)
+}
