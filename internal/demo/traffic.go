@@ -20,6 +20,11 @@ func init() {
       origins: ["https://app.example.com"]
       methods: [GET, POST]
       headers: [Content-Type, X-Api-Key]
+  - id: search
+    path: /search
+    methods: [GET, POST]
+    upstream: demo
+    waf: {paranoia: 1}
   - id: limited
     path: /limited
     upstream: demo
@@ -36,6 +41,8 @@ func init() {
 				{Order: 32, Title: "CORS: a preflight from an origin that is not allowed", Method: "OPTIONS", Path: "/account/email", Headers: [][2]string{{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}}, Status: 403, Code: "cors_origin_not_allowed"},
 				{Order: 33, Title: "CORS: a preflight asking for a header that is not allowed", Method: "OPTIONS", Path: "/account/email", Headers: [][2]string{{"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "POST"}, {"Access-Control-Request-Headers", "X-Debug"}}, Status: 403, Code: "cors_header_not_allowed"},
 				{Order: 34, Title: "CORS: an allowed preflight, answered by the gateway", Method: "OPTIONS", Path: "/account/email", Headers: [][2]string{{"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "POST"}}, Status: 204},
+				{Order: 37, Title: "WAF: an SQL injection in a query parameter (the detail names the CRS rules, not the payload)", Method: "GET", Path: "/search?q=1%27%20OR%20%271%27%3D%271", Status: 403, Code: "waf_blocked"},
+				{Order: 38, Title: "WAF: prose that merely mentions select and drop passes", Method: "POST", Path: "/search", Headers: [][2]string{{"Content-Type", "application/json"}}, Body: `{"comment":"Please select a date and drop me a line, O'Brien."}`, Status: 200},
 				{Order: 35, Title: "Rate limit: the first call of the minute (the demo's own run already made it)", Method: "GET", Path: "/limited", Status: 200},
 				{Order: 36, Title: "Rate limit: the second call within the minute", Method: "GET", Path: "/limited", Status: 429, Code: "rate_limited"},
 			}
