@@ -131,6 +131,14 @@ func (g *runtime) proxy(w http.ResponseWriter, pr *pipeline.Request, rt *route, 
 			retries = p.cfg.Retries
 		}
 	}
+	if !upgrade && inlineable(pr) {
+		if _, err := pr.Body(); err != nil {
+			// The client stopped sending its body (or went away): the
+			// upstream is not involved and nobody is left to answer.
+			pr.AddStep("upstream", verdict.Verdict{Outcome: verdict.Error, Detail: "client closed the connection"}.With("error", err.Error()), 0)
+			return proxyResult{status: 499}
+		}
+	}
 	var tried map[*target]bool
 	var lastErr error
 	var lastTarget *target
@@ -203,6 +211,27 @@ func (g *runtime) proxy(w http.ResponseWriter, pr *pipeline.Request, rt *route, 
 	return proxyResult{status: v.Resolved().Status}
 }
 
+// inlineBody is the largest body read before calling the upstream.
+const inlineBody = 64 << 10
+
+// inlineable reports whether the request body should be read into memory
+// before the upstream is called. The transport sends an in-memory body of
+// known length in the same write as the request head; any other body makes
+// it flush the head first and copy the body with a second write, and each
+// write is a system call — on loopback the largest single cost of a
+// proxied POST. Bodies of unknown or large size still stream, and so does
+// an Expect: 100-continue request, so the upstream still decides whether
+// the client sends its body.
+func inlineable(pr *pipeline.Request) bool {
+	in := pr.HTTP
+	n := in.ContentLength
+	if n <= 0 || n > inlineBody || pr.BodyBuffered() || (pr.MaxBody > 0 && n > pr.MaxBody) {
+		return false
+	}
+	_, expect := in.Header["Expect"]
+	return !expect
+}
+
 func isTimeout(err error) bool {
 	if err == nil {
 		return false
@@ -233,23 +262,30 @@ func (g *runtime) setForwarded(h http.Header, in *http.Request, pr *pipeline.Req
 	if in.TLS != nil {
 		proto = "https"
 	}
+	// The names are canonical constants, so the map is written directly
+	// and the values share one allocation (this runs for every request).
+	vals := make([]string, 6)
+	set := func(i int, name, v string) {
+		vals[i] = v
+		h[name] = vals[i : i+1 : i+1]
+	}
 	// X-Forwarded-For is appended to only when the peer is a trusted
 	// proxy; otherwise whatever the client sent is replaced, so the
 	// upstream cannot be fooled by a forged chain.
-	if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 && g.peerTrusted(in) {
-		h.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+peer)
+	if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 && g.peerTrusted(in) {
+		set(0, "X-Forwarded-For", strings.Join(prior, ", ")+", "+peer)
 	} else {
-		h.Set("X-Forwarded-For", peer)
+		set(0, "X-Forwarded-For", peer)
 	}
-	h.Set("X-Forwarded-Proto", proto)
-	h.Set("X-Forwarded-Host", in.Host)
+	set(1, "X-Forwarded-Proto", proto)
+	set(2, "X-Forwarded-Host", in.Host)
 	fwdFor := pr.ClientIP.String()
 	if pr.ClientIP.Is6() {
 		fwdFor = `"[` + fwdFor + `]"`
 	}
-	h.Set("Forwarded", "for="+fwdFor+";host=\""+in.Host+"\";proto="+proto)
-	h.Set(verdict.HeaderRequestID, pr.ID)
-	h.Set("X-Request-Id", pr.ID)
+	set(3, "Forwarded", "for="+fwdFor+";host=\""+in.Host+"\";proto="+proto)
+	set(4, verdict.HeaderRequestID, pr.ID)
+	set(5, "X-Request-Id", pr.ID)
 }
 
 func (g *runtime) peerTrusted(in *http.Request) bool {
@@ -286,14 +322,17 @@ func (g *runtime) writeUpstreamResponse(w http.ResponseWriter, pr *pipeline.Requ
 		return g.switchProtocols(w, pr, resp, t)
 	}
 	var captured []byte
-	step := verdict.Verdict{Outcome: verdict.Allow, Rule: t.name}.With("status", itoa(resp.StatusCode))
+	step := verdict.Verdict{Outcome: verdict.Allow, Rule: t.name}.With("status", statusString(resp.StatusCode))
 	w.WriteHeader(resp.StatusCode)
 	flush := resp.ContentLength == -1 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	var n int64
-	rc := http.NewResponseController(w)
+	var rc *http.ResponseController
+	if flush {
+		rc = http.NewResponseController(w)
+	}
 	for {
 		k, err := resp.Body.Read(buf)
 		if k > 0 {
@@ -325,6 +364,22 @@ func (g *runtime) writeUpstreamResponse(w http.ResponseWriter, pr *pipeline.Requ
 	}
 	pr.AddStep("upstream", step, d)
 	return proxyResult{status: resp.StatusCode, bytesOut: n, target: t.name}
+}
+
+// statusStrings holds the decimal text of every valid status code, so
+// recording a response's status in the trace does not allocate.
+var statusStrings = func() (t [600]string) {
+	for i := 100; i < len(t); i++ {
+		t[i] = itoa(i)
+	}
+	return t
+}()
+
+func statusString(code int) string {
+	if code >= 100 && code < len(statusStrings) {
+		return statusStrings[code]
+	}
+	return itoa(code)
 }
 
 // switchProtocols joins client and upstream connections after a 101

@@ -38,8 +38,29 @@ func (r *redactor) secretHeader(name string) bool {
 	if r.headers[name] {
 		return true
 	}
-	l := strings.ToLower(name)
-	return strings.Contains(l, "token") || strings.Contains(l, "secret") || strings.Contains(l, "api-key") || strings.Contains(l, "apikey") || strings.Contains(l, "password")
+	return containsFold(name, "token") || containsFold(name, "secret") || containsFold(name, "api-key") || containsFold(name, "apikey") || containsFold(name, "password")
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// ignoring ASCII case. It runs for every header of every request, where
+// strings.ToLower would allocate a copy of each name.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // headers returns the request headers for the call log, secrets redacted
@@ -47,7 +68,12 @@ func (r *redactor) secretHeader(name string) bool {
 func (r *redactor) headerMap(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vv := range h {
-		v := strings.Join(vv, ", ")
+		var v string
+		if len(vv) == 1 {
+			v = vv[0]
+		} else {
+			v = strings.Join(vv, ", ")
+		}
 		if r.secretHeader(k) {
 			if scheme, _, ok := strings.Cut(v, " "); ok && (k == "Authorization" || k == "Proxy-Authorization") && len(scheme) < 16 {
 				v = scheme + " " + Redacted

@@ -93,6 +93,8 @@ func (g *Gateway) run(rt *runtime, w http.ResponseWriter, pr *pipeline.Request) 
 	}
 	rte := m.route
 	pr.Route, pr.Params = rte.info, m.params
+	// One allocation for the whole trace: route, each layer, upstream.
+	pr.Steps = make([]trace.Step, 0, len(rte.layers)+2)
 	pr.AddStep("route", verdict.Verdict{Rule: rte.info.ID}.With("pattern", rte.cfg.Path), time.Since(t0))
 
 	var extra http.Header

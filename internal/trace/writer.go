@@ -26,6 +26,14 @@ type Writer struct {
 	lastLog atomic.Int64
 	flushMu sync.Mutex
 	flushCh chan chan struct{}
+	// kick wakes the writer when a full batch is queued. Between kicks
+	// and ticks the writer sleeps, so a request's Enqueue is a channel
+	// send that wakes no goroutine: waking the writer for every record
+	// cost each request a scheduler round trip.
+	kick   chan struct{}
+	kickAt int
+	closed chan struct{}
+	done   atomic.Bool
 }
 
 // NewWriter starts a writer with the given queue capacity.
@@ -36,7 +44,8 @@ func NewWriter(sink Sink, capacity int, logger *slog.Logger) *Writer {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	w := &Writer{sink: sink, logger: logger, queue: make(chan *Record, capacity), flushCh: make(chan chan struct{})}
+	w := &Writer{sink: sink, logger: logger, queue: make(chan *Record, capacity), flushCh: make(chan chan struct{}),
+		kick: make(chan struct{}, 1), kickAt: min(maxBatch, max(capacity/2, 1)), closed: make(chan struct{})}
 	w.wg.Add(1)
 	go w.run()
 	return w
@@ -46,15 +55,30 @@ func NewWriter(sink Sink, capacity int, logger *slog.Logger) *Writer {
 // queue is full the record is dropped and the loss counted and logged
 // (at most once a second) — never silent.
 func (w *Writer) Enqueue(r *Record) {
+	if w.done.Load() {
+		// Closed: nothing would write the record. Counted, not a panic.
+		w.drop()
+		return
+	}
 	select {
 	case w.queue <- r:
-	default:
-		n := w.dropped.Add(1)
-		now := time.Now().UnixNano()
-		last := w.lastLog.Load()
-		if now-last > int64(time.Second) && w.lastLog.CompareAndSwap(last, now) {
-			w.logger.Warn("trace queue full: records dropped", "dropped_total", n, "queue_capacity", cap(w.queue))
+		if len(w.queue) >= w.kickAt {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
 		}
+	default:
+		w.drop()
+	}
+}
+
+func (w *Writer) drop() {
+	n := w.dropped.Add(1)
+	now := time.Now().UnixNano()
+	last := w.lastLog.Load()
+	if now-last > int64(time.Second) && w.lastLog.CompareAndSwap(last, now) {
+		w.logger.Warn("trace queue full: records dropped", "dropped_total", n, "queue_capacity", cap(w.queue))
 	}
 }
 
@@ -70,12 +94,17 @@ func (w *Writer) Failed() uint64 { return w.failed.Load() }
 // QueueLen is the number of records waiting.
 func (w *Writer) QueueLen() int { return len(w.queue) }
 
+// maxBatch is the most records one WriteBatch gets, and the queue length
+// at which the writer is woken before its next tick.
 const maxBatch = 512
+
+// tickEvery bounds how long a record waits in the queue under light load.
+const tickEvery = 200 * time.Millisecond
 
 func (w *Writer) run() {
 	defer w.wg.Done()
 	batch := make([]*Record, 0, maxBatch)
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
 	flush := func() {
 		if len(batch) == 0 {
@@ -93,29 +122,28 @@ func (w *Writer) run() {
 		clear(batch)
 		batch = batch[:0]
 	}
-	for {
-		select {
-		case r, ok := <-w.queue:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, r)
+	// drain writes everything queued now, in batches of at most maxBatch.
+	drain := func() {
+		for n := len(w.queue); n > 0; n-- {
+			batch = append(batch, <-w.queue)
 			if len(batch) >= maxBatch {
 				flush()
 			}
+		}
+		flush()
+	}
+	for {
+		select {
+		case <-w.kick:
+			drain()
 		case <-tick.C:
-			flush()
+			drain()
 		case done := <-w.flushCh:
-			// Drain what is queued now, then acknowledge.
-			for n := len(w.queue); n > 0; n-- {
-				batch = append(batch, <-w.queue)
-				if len(batch) >= maxBatch {
-					flush()
-				}
-			}
-			flush()
+			drain()
 			close(done)
+		case <-w.closed:
+			drain()
+			return
 		}
 	}
 }
@@ -136,7 +164,8 @@ func (w *Writer) Flush() {
 // Close writes what is queued and stops the writer.
 func (w *Writer) Close() {
 	w.once.Do(func() {
-		close(w.queue)
+		w.done.Store(true)
+		close(w.closed)
 		w.wg.Wait()
 	})
 }
