@@ -298,6 +298,20 @@ func applyHeaders(dst, src http.Header) {
 	}
 }
 
+// mergeHeaders adds the headers of one layer's verdict to those of earlier
+// layers. Headers several layers may set (Vary, Set-Cookie, the RateLimit
+// fields) accumulate; any other header is replaced by the later layer.
+func mergeHeaders(dst, src http.Header) {
+	for k, vv := range src {
+		switch k {
+		case "Vary", "Set-Cookie", "Ratelimit", "Ratelimit-Policy":
+			dst[k] = append(dst[k], vv...)
+		default:
+			dst[k] = vv
+		}
+	}
+}
+
 // maxReplayBody is the largest body buffered so that an idempotent request
 // can be retried on another target.
 const maxReplayBody = 1 << 20

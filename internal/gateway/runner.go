@@ -84,7 +84,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) run(rt *runtime, w http.ResponseWriter, pr *pipeline.Request) {
 	r := pr.HTTP
 	t0 := time.Now()
-	m := rt.router.Match(r.Host, r.Method, r.URL.Path)
+	m := rt.match(r)
 	if m.route == nil {
 		v := routeDenial(rt, r, m)
 		pr.AddStep("route", v, time.Since(t0))
@@ -119,7 +119,7 @@ func (g *Gateway) run(rt *runtime, w http.ResponseWriter, pr *pipeline.Request) 
 				if extra == nil {
 					extra = make(http.Header, len(v.Header))
 				}
-				applyHeaders(extra, v.Header)
+				mergeHeaders(extra, v.Header)
 			}
 			continue
 		case verdict.Answer:
@@ -224,7 +224,7 @@ func (g *Gateway) Simulate(ctx context.Context, r *http.Request, identity *pipel
 	defer rt.release()
 	pr := &pipeline.Request{HTTP: r.WithContext(ctx), Start: time.Now(), ClientIP: rt.clientIP.ClientIP(r), DryRun: true, ID: newID()}
 	sim := &Simulation{RequestID: pr.ID, Client: pr.ClientIP.String()}
-	m := rt.router.Match(r.Host, r.Method, r.URL.Path)
+	m := rt.match(r)
 	if m.route == nil {
 		v := routeDenial(rt, r, m).Resolved()
 		sim.Steps = append(sim.Steps, trace.StepFrom("route", v, 0, ""))
@@ -261,4 +261,29 @@ func (g *Gateway) Simulate(ctx context.Context, r *http.Request, identity *pipel
 	}
 	sim.Allowed = len(sim.Fixes) == 0
 	return sim
+}
+
+// match routes a request. A CORS preflight (OPTIONS with Origin and
+// Access-Control-Request-Method) goes to the route of the method it asks
+// about, so that the route's cors layer answers it even when the route's
+// methods do not list OPTIONS.
+func (rt *runtime) match(r *http.Request) match {
+	m := rt.router.Match(r.Host, r.Method, r.URL.Path)
+	if m.route != nil || r.Method != http.MethodOptions || r.Header.Get("Origin") == "" {
+		return m
+	}
+	asked := r.Header.Get("Access-Control-Request-Method")
+	if asked == "" {
+		return m
+	}
+	pm := rt.router.Match(r.Host, asked, r.URL.Path)
+	if pm.route == nil {
+		return m
+	}
+	for _, bl := range pm.route.layers {
+		if bl.name == "cors" {
+			return pm
+		}
+	}
+	return m
 }
