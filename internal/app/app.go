@@ -112,7 +112,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*App, error) 
 			token = admin.NewToken()
 			a.AdminToken = token
 		}
-		a.Admin, err = admin.New(a.Env, gatewayAdapter{a.Gateway}, token, cfg.Admin.TokenHash)
+		a.Admin, err = admin.New(a.Env, gatewayAdapter{g: a.Gateway, env: a.Env}, token, cfg.Admin.TokenHash)
 		if err != nil {
 			a.shutdownCore()
 			return nil, err
@@ -230,14 +230,24 @@ func (a *App) Run(ctx context.Context, watchFile string) error {
 }
 
 // gatewayAdapter gives the admin API what it needs of the gateway.
-type gatewayAdapter struct{ g *gateway.Gateway }
+type gatewayAdapter struct {
+	g   *gateway.Gateway
+	env *pipeline.Env
+}
 
 func (ga gatewayAdapter) Reload(ctx context.Context) error { return ga.g.Reload(ctx) }
 
 func (ga gatewayAdapter) Simulate(ctx context.Context, r *http.Request, o admin.SimulateOptions) (any, error) {
 	var id *pipeline.Identity
 	if o.AsConsumer != "" {
-		id = &pipeline.Identity{ConsumerID: o.AsConsumer, Method: "simulated"}
+		if pipeline.ConsumerResolver == nil {
+			id = &pipeline.Identity{ConsumerID: o.AsConsumer, Method: "simulated"}
+		} else {
+			var err error
+			if id, err = pipeline.ConsumerResolver(ga.env, ga.g.Config(), o.AsConsumer); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if o.From != "" {
 		r.RemoteAddr = net.JoinHostPort(o.From, "0")

@@ -120,3 +120,8 @@ func SectionKnown(name string) bool {
 	defer sectionMu.RUnlock()
 	return sections[name]
 }
+
+// ConsumerResolver finds a consumer's identity by id, for dry runs that
+// simulate a consumer without a key (`pinpoint try --as`). The identity
+// package sets it; nil means no consumer store is linked in.
+var ConsumerResolver func(env *Env, cfg *config.Config, id string) (*Identity, error)

@@ -39,7 +39,7 @@ func (h *handlers) simulate(w http.ResponseWriter, r *http.Request) {
 	req.RemoteAddr = r.RemoteAddr
 	sim, err := h.gw.Simulate(r.Context(), req, admin.SimulateOptions{AsConsumer: in.As, From: in.From})
 	if err != nil {
-		admin.WriteError(w, http.StatusInternalServerError, "simulate_failed", err.Error())
+		admin.WriteError(w, http.StatusUnprocessableEntity, "simulate_failed", err.Error())
 		return
 	}
 	admin.WriteJSON(w, http.StatusOK, sim)
