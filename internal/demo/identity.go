@@ -43,6 +43,11 @@ func init() {
           methods: [POST]
           expr: "request.body.owner_id == consumer.id"
           message: "orders can only be created for yourself"
+        - name: pro-plan-reads
+          methods: [GET]
+          expr: 'has(consumer.metadata.plan) && consumer.metadata.plan == "pro"'
+          message: "reading orders will need the pro plan"
+          mode: shadow
 `}
 		},
 		Examples: func(p Ports) []Example {
@@ -67,7 +72,7 @@ func init() {
 				{Order: 16, Title: "Auth: a suspended consumer", Method: "POST", Path: "/secure/orders", Headers: [][2]string{json, key(creds.SuspendedKey)}, Body: mine, Status: 403, Code: "consumer_suspended"},
 				{Order: 17, Title: "Auth: a read-only key used for a write", Method: "POST", Path: "/secure/orders", Headers: [][2]string{json, key(creds.ReadKey)}, Body: mine, Status: 403, Code: "missing_scope"},
 				{Order: 18, Title: "Auth: creating an order for someone else (CEL ownership policy)", Method: "POST", Path: "/secure/orders", Headers: [][2]string{json, key(creds.WriteKey)}, Body: `{"owner_id":"someone-else","item":"book"}`, Status: 403, Code: "policy_denied"},
-				{Order: 19, Title: "Auth: a valid JWT reading orders", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(creds.JWT)}, Status: 200},
+				{Order: 19, Title: "Auth: a valid JWT reading orders (a shadowed plan policy records what it would deny: pinpoint shadow report)", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(creds.JWT)}, Status: 200},
 				{Order: 20, Title: "Auth: an expired JWT", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(creds.ExpiredJWT)}, Status: 401, Code: "token_expired"},
 				{Order: 21, Title: "Auth: a JWT issued for another API", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(creds.WrongAudienceJWT)}, Status: 401, Code: "token_wrong_audience"},
 			}
