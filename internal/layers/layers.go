@@ -16,4 +16,5 @@ import (
 	_ "pinpoint/internal/layer/request"   // size, content type, JSON.
 	_ "pinpoint/internal/layer/waf"       // OWASP CRS via Coraza, with the @rx prefilter.
 	_ "pinpoint/internal/metrics"         // /metrics.
+	_ "pinpoint/internal/otel"            // OpenTelemetry spans over OTLP/HTTP.
 )
