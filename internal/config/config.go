@@ -171,6 +171,9 @@ type Route struct {
 	StripPrefix bool   `yaml:"strip_prefix"`
 	Tenant      string `yaml:"tenant"`
 	Service     string `yaml:"service"`
+	// LogBodies keeps up to this many bytes of the request and response
+	// bodies in the call log (redacted); 0 keeps none.
+	LogBodies ByteSize `yaml:"log_bodies"`
 	// Layers holds the route's layer sections (request, ip, waf, authn,
 	// …), keyed by layer name; each layer decodes its own.
 	Layers map[string]yaml.Node `yaml:",inline"`

@@ -56,6 +56,11 @@ func Write(w io.Writer, r *trace.Record) {
 	if stoppedAt >= 0 && stoppedAt < len(r.Steps)-1 {
 		p("  (steps after the denial are the gateway's own bookkeeping)\n")
 	}
+	for _, k := range []string{"request_body", "response_body"} {
+		if b, ok := r.Extra[k].(string); ok && b != "" {
+			p("\n%s (logged excerpt, redacted):\n  %s\n", strings.ReplaceAll(k, "_", " "), b)
+		}
+	}
 	if r.Code != "" {
 		e, _ := verdict.Lookup(r.Code)
 		p("\nWhy: %s\n", e.Meaning)

@@ -113,5 +113,19 @@ func (r *redactor) rawQuery(q string) string {
 
 var secretPattern = regexp.MustCompile(`(?i)(pp_[a-z0-9]+_[A-Za-z0-9_-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,})`)
 
-// redactBody masks credential-looking strings in a captured body excerpt.
-func redactBody(s string) string { return secretPattern.ReplaceAllString(s, Redacted) }
+// secretField matches JSON members and form fields whose names say they
+// hold a secret ("password": "...", token=...).
+var secretField = regexp.MustCompile(`(?i)("(?:[a-z_-]*(?:password|passwd|secret|token|api_?key|apikey|authorization|credit_?card|card_?number|cvv|ssn))"\s*:\s*)"(?:[^"\\]|\\.)*"|\b((?:[a-z_-]*(?:password|passwd|secret|token|api_?key|apikey))=)[^&\s]*`)
+
+// redactBody masks credential-looking strings and secret-named fields in a
+// captured body excerpt.
+func redactBody(s string) string {
+	s = secretPattern.ReplaceAllString(s, Redacted)
+	return secretField.ReplaceAllStringFunc(s, func(m string) string {
+		sub := secretField.FindStringSubmatch(m)
+		if sub[1] != "" {
+			return sub[1] + `"` + Redacted + `"`
+		}
+		return sub[2] + Redacted
+	})
+}

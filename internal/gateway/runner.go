@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -22,6 +23,10 @@ type countingWriter struct {
 	http.ResponseWriter
 	status int
 	n      int64
+	// capture, when non-nil, keeps the first captureMax bytes of the
+	// response body for routes that log bodies.
+	capture    []byte
+	captureMax int
 }
 
 func (c *countingWriter) WriteHeader(code int) {
@@ -37,7 +42,26 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	}
 	k, err := c.ResponseWriter.Write(b)
 	c.n += int64(k)
+	if room := c.captureMax - len(c.capture); room > 0 && k > 0 {
+		c.capture = append(c.capture, b[:min(k, room)]...)
+	}
 	return k, err
+}
+
+// teeBody copies the first max bytes of a request body as it streams to
+// the upstream, without buffering the body.
+type teeBody struct {
+	io.ReadCloser
+	buf []byte
+	max int
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if room := t.max - len(t.buf); room > 0 && n > 0 {
+		t.buf = append(t.buf, p[:min(n, room)]...)
+	}
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.
@@ -93,6 +117,16 @@ func (g *Gateway) run(rt *runtime, w http.ResponseWriter, pr *pipeline.Request) 
 	}
 	rte := m.route
 	pr.Route, pr.Params = rte.info, m.params
+	if max := int(rte.cfg.LogBodies); max > 0 {
+		if cw, ok := w.(*countingWriter); ok {
+			cw.captureMax = max
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			tb := &teeBody{ReadCloser: r.Body, max: max}
+			r.Body = tb
+			pr.SetLog("request_body_tee", tb)
+		}
+	}
 	// One allocation for the whole trace: route, each layer, upstream.
 	pr.Steps = make([]trace.Step, 0, len(rte.layers)+2)
 	pr.AddStep("route", verdict.Verdict{Rule: rte.info.ID}.With("pattern", rte.cfg.Path), time.Since(t0))
@@ -193,6 +227,25 @@ func (g *Gateway) finish(rt *runtime, pr *pipeline.Request, cw *countingWriter, 
 			rec.ShadowHit = true
 			break
 		}
+	}
+	if pr.Route != nil && pr.Log != nil {
+		if tb, ok := pr.Log["request_body_tee"].(*teeBody); ok {
+			delete(pr.Log, "request_body_tee")
+			body := tb.buf
+			if pr.BodyBuffered() {
+				// A layer read the body whole; log from that copy.
+				b, _ := pr.Body()
+				body = b[:min(len(b), tb.max)]
+			}
+			pr.Log["request_body"] = redactBody(string(body))
+		}
+	}
+	if cw.captureMax > 0 {
+		if pr.Log == nil {
+			pr.Log = map[string]any{}
+			rec.Extra = pr.Log
+		}
+		pr.Log["response_body"] = redactBody(string(cw.capture))
 	}
 	if cw.status == 0 {
 		rec.Status = 499
