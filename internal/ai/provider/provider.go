@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"sync"
@@ -124,4 +126,19 @@ func Kinds() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ReadJSON reads and closes a provider's answer and decodes it into v. It
+// returns the raw bytes too (some adapters pass them through). A broken
+// connection is a transport error; a body that is not JSON is a 502.
+func ReadJSON(ctx context.Context, resp *http.Response, v any) ([]byte, error) {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, Transport(ctx, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, &Error{Status: http.StatusBadGateway, Message: "provider answered with invalid JSON: " + err.Error()}
+	}
+	return data, nil
 }

@@ -69,14 +69,9 @@ func (a Adapter) Chat(ctx context.Context, c *provider.Call) (*provider.Result, 
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, provider.Transport(ctx, err)
-	}
 	var ar response
-	if err := json.Unmarshal(data, &ar); err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Message: "provider answered with invalid JSON: " + err.Error()}
+	if _, err := provider.ReadJSON(ctx, resp, &ar); err != nil {
+		return nil, err
 	}
 	cr := fromResponse(&ar, now())
 	body, err := json.Marshal(cr)

@@ -321,14 +321,9 @@ func (a Adapter) Chat(ctx context.Context, c *provider.Call) (*provider.Result, 
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, provider.Transport(ctx, err)
-	}
 	var gr response
-	if err := json.Unmarshal(data, &gr); err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Message: "provider answered with invalid JSON: " + err.Error()}
+	if _, err := provider.ReadJSON(ctx, resp, &gr); err != nil {
+		return nil, err
 	}
 	model := gr.ModelVersion
 	if model == "" {

@@ -115,14 +115,10 @@ func (a *Adapter) Chat(ctx context.Context, c *provider.Call) (*provider.Result,
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, provider.Transport(ctx, err)
-	}
 	var r response
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Message: "provider answered with invalid JSON: " + err.Error()}
+	data, err := provider.ReadJSON(ctx, resp, &r)
+	if err != nil {
+		return nil, err
 	}
 	res := &provider.Result{Body: data, Model: r.Model}
 	if r.Usage != nil {
@@ -232,14 +228,10 @@ func (a *Adapter) Embed(ctx context.Context, c *provider.EmbedCall) (*provider.R
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, provider.Transport(ctx, err)
-	}
 	var r response
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Message: "provider answered with invalid JSON: " + err.Error()}
+	data, err := provider.ReadJSON(ctx, resp, &r)
+	if err != nil {
+		return nil, err
 	}
 	res := &provider.Result{Body: data, Model: r.Model}
 	if r.Usage != nil {
