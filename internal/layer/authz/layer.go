@@ -168,12 +168,7 @@ func checkScopes(req Requirement, have []string, anonymous, bearer bool) (verdic
 	if req.empty() {
 		return verdict.Verdict{}, false
 	}
-	var missing []string
-	for _, s := range req.AllOf {
-		if !slices.Contains(have, s) {
-			missing = append(missing, s)
-		}
-	}
+	missing, anyUnmet := req.unmet(have)
 	var detail, scopeAttr string
 	switch {
 	case len(missing) == 1:
@@ -182,7 +177,7 @@ func checkScopes(req Requirement, have []string, anonymous, bearer bool) (verdic
 	case len(missing) > 1:
 		detail = "this request needs scopes " + quoteList(missing)
 		scopeAttr = strings.Join(missing, " ")
-	case len(req.AnyOf) > 0 && !slices.ContainsFunc(req.AnyOf, func(s string) bool { return slices.Contains(have, s) }):
+	case anyUnmet:
 		detail = "this request needs one of the scopes " + quoteList(req.AnyOf)
 		scopeAttr = strings.Join(req.AnyOf, " ")
 	default:
@@ -207,19 +202,14 @@ func checkRoles(req Requirement, have []string, anonymous bool) (verdict.Verdict
 	if req.empty() {
 		return verdict.Verdict{}, false
 	}
-	var missing []string
-	for _, s := range req.AllOf {
-		if !slices.Contains(have, s) {
-			missing = append(missing, s)
-		}
-	}
+	missing, anyUnmet := req.unmet(have)
 	var detail, rule string
 	switch {
 	case len(missing) == 1:
 		detail, rule = "this request needs role \""+missing[0]+"\"", missing[0]
 	case len(missing) > 1:
 		detail, rule = "this request needs roles "+quoteList(missing), strings.Join(missing, ",")
-	case len(req.AnyOf) > 0 && !slices.ContainsFunc(req.AnyOf, func(s string) bool { return slices.Contains(have, s) }):
+	case anyUnmet:
 		detail, rule = "this request needs one of the roles "+quoteList(req.AnyOf), strings.Join(req.AnyOf, ",")
 	default:
 		return verdict.Verdict{}, false
@@ -389,4 +379,16 @@ func activation(r *pipeline.Request, ps []*policy) (map[string]any, error) {
 		rt.ID, rt.Tenant, rt.Service = r.Route.ID, r.Route.Tenant, r.Route.Service
 	}
 	return map[string]any{"request": req, "consumer": c, "route": rt}, bodyErr
+}
+
+// unmet returns the all_of entries missing from have, and whether an
+// any_of list is set and none of it is in have.
+func (r Requirement) unmet(have []string) (missing []string, anyUnmet bool) {
+	for _, s := range r.AllOf {
+		if !slices.Contains(have, s) {
+			missing = append(missing, s)
+		}
+	}
+	anyUnmet = len(r.AnyOf) > 0 && !slices.ContainsFunc(r.AnyOf, func(s string) bool { return slices.Contains(have, s) })
+	return missing, anyUnmet
 }

@@ -107,24 +107,7 @@ func (a *Adapter) Chat(ctx context.Context, c *provider.Call) (*provider.Result,
 	if err != nil {
 		return nil, fmt.Errorf("openai: building request: %w", err)
 	}
-	req, err := a.newRequest(ctx, &c.Endpoint, a.url(&c.Endpoint, c.Model, "chat/completions"), body)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := provider.Do(ctx, c.Endpoint.Client, req)
-	if err != nil {
-		return nil, err
-	}
-	var r response
-	data, err := provider.ReadJSON(ctx, resp, &r)
-	if err != nil {
-		return nil, err
-	}
-	res := &provider.Result{Body: data, Model: r.Model}
-	if r.Usage != nil {
-		res.Usage = *r.Usage
-	}
-	return res, nil
+	return a.post(ctx, &c.Endpoint, c.Model, "chat/completions", body)
 }
 
 // Stream opens a streamed completion.
@@ -220,11 +203,17 @@ func (a *Adapter) Embed(ctx context.Context, c *provider.EmbedCall) (*provider.R
 	if err != nil {
 		return nil, err
 	}
-	req, err := a.newRequest(ctx, &c.Endpoint, a.url(&c.Endpoint, c.Model, "embeddings"), body)
+	return a.post(ctx, &c.Endpoint, c.Model, "embeddings", body)
+}
+
+// post sends a JSON body to an endpoint and passes the answer through,
+// reading the model and usage it reports.
+func (a *Adapter) post(ctx context.Context, ep *provider.Endpoint, model, path string, body []byte) (*provider.Result, error) {
+	req, err := a.newRequest(ctx, ep, a.url(ep, model, path), body)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := provider.Do(ctx, c.Endpoint.Client, req)
+	resp, err := provider.Do(ctx, ep.Client, req)
 	if err != nil {
 		return nil, err
 	}
