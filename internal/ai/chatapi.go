@@ -114,13 +114,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *pipeline.Request, req *chat
 		c.fail(w, err)
 		return
 	}
-	c.finish(http.StatusOK, res.Usage, res.Model, false)
-	hd := w.Header()
-	c.successHeaders(hd)
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(res.Body)
+	c.writeResult(w, res)
 }
 
 // stream runs a streamed completion. The first event is read before
@@ -247,4 +241,15 @@ func (h *Handler) stream(w http.ResponseWriter, c *call, req *chat.Request, raw 
 		}
 	}
 	c.finish(http.StatusOK, u, model, estimated)
+}
+
+// writeResult settles usage and writes a provider's non-streamed answer.
+func (c *call) writeResult(w http.ResponseWriter, res *provider.Result) {
+	c.finish(http.StatusOK, res.Usage, res.Model, false)
+	hd := w.Header()
+	c.successHeaders(hd)
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(res.Body)
 }

@@ -96,13 +96,7 @@ func (h *Handler) serveEmbeddings(w http.ResponseWriter, r *pipeline.Request) {
 		c.fail(w, err)
 		return
 	}
-	c.finish(http.StatusOK, res.Usage, res.Model, false)
-	hd := w.Header()
-	c.successHeaders(hd)
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(res.Body)
+	c.writeResult(w, res)
 }
 
 // serveTemplate answers a prompt-template route: the body is a JSON object
