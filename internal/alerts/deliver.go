@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,8 +71,11 @@ const queueSize = 256
 // Deliverer posts notifications to webhooks, one worker per webhook so a
 // slow receiver delays only its own deliveries.
 type Deliverer struct {
+	mu        sync.RWMutex // guards hooks and names; Send holds it shared
 	hooks     map[string]*worker
 	names     []string
+	client    *http.Client
+	ctx       context.Context
 	logger    *slog.Logger
 	now       func() time.Time
 	Delivered atomic.Uint64
@@ -93,16 +97,40 @@ func NewDeliverer(hooks map[string]*Webhook, client *http.Client, now func() tim
 		client = &http.Client{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Deliverer{hooks: map[string]*worker{}, logger: logger, now: now, cancel: cancel}
+	d := &Deliverer{hooks: map[string]*worker{}, client: client, ctx: ctx, logger: logger, now: now, cancel: cancel}
+	d.SetWebhooks(hooks)
+	return d
+}
+
+// SetWebhooks installs the webhooks of a reloaded config. An unchanged
+// webhook keeps its worker and queue; a removed or changed one stops
+// taking notifications, and its worker finishes what is already queued
+// (with the settings it was queued under) before it exits, so a reload
+// loses no notification. The counters carry across.
+func (d *Deliverer) SetWebhooks(hooks map[string]*Webhook) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name, w := range d.hooks {
+		if cfg, ok := hooks[name]; ok && reflect.DeepEqual(*cfg, *w.cfg) {
+			continue
+		}
+		delete(d.hooks, name)
+		close(w.q) // under the write lock: no Send is sending now
+	}
 	for name, cfg := range hooks {
+		if d.hooks[name] != nil {
+			continue
+		}
 		w := &worker{name: name, cfg: cfg, q: make(chan []byte, queueSize)}
 		d.hooks[name] = w
-		d.names = append(d.names, name)
 		d.wg.Add(1)
-		go d.run(ctx, w, client)
+		go d.run(d.ctx, w, d.client)
+	}
+	d.names = d.names[:0]
+	for name := range d.hooks {
+		d.names = append(d.names, name)
 	}
 	sort.Strings(d.names)
-	return d
 }
 
 // Send queues n for its rule's webhooks (all of them when the rule names
@@ -114,6 +142,8 @@ func (d *Deliverer) Send(n Notification) {
 		d.logger.Error("alert notification not encodable", "rule", n.Rule, "err", err)
 		return
 	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	names := n.webhooks
 	if len(names) == 0 {
 		names = d.names
@@ -144,7 +174,10 @@ func (d *Deliverer) run(ctx context.Context, w *worker, client *http.Client) {
 		select {
 		case <-ctx.Done():
 			return
-		case body := <-w.q:
+		case body, ok := <-w.q:
+			if !ok {
+				return // the webhook was removed or changed by a reload
+			}
 			if err := d.deliver(ctx, w, client, body); err != nil {
 				d.Failed.Add(1)
 				d.logger.Error("alert webhook delivery failed", "webhook", w.name, "err", err)

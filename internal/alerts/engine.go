@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -63,22 +64,53 @@ type ruleState struct {
 
 // Engine evaluates the rules.
 type Engine struct {
+	set    atomic.Pointer[ruleSet]
+	now    func() time.Time
+	logger *slog.Logger
+	notify func(Notification)
+	// reconfMu orders Reconfigure calls; Observe and Tick read the set
+	// without locking.
+	reconfMu sync.Mutex
+}
+
+// ruleSet is one configuration's rules, swapped whole on reload.
+type ruleSet struct {
 	rules    []*ruleState
 	renotify time.Duration
-	now      func() time.Time
-	logger   *slog.Logger
-	notify   func(Notification)
 }
 
 // NewEngine builds an engine; notify receives every state change (it must
 // not block: the deliverer queues). now is the clock (time.Now in
 // production, a fake one in tests).
 func NewEngine(c *Config, now func() time.Time, logger *slog.Logger, notify func(Notification)) *Engine {
-	e := &Engine{renotify: *c.Renotify, now: now, logger: logger, notify: notify}
-	for _, r := range c.Rules {
-		e.rules = append(e.rules, &ruleState{r: r, groups: map[string]*group{}, ranges: map[netip.Prefix]time.Time{}})
-	}
+	e := &Engine{now: now, logger: logger, notify: notify}
+	e.Reconfigure(c)
 	return e
+}
+
+// Reconfigure installs the rules of a reloaded config. A rule whose id
+// and definition are unchanged keeps its windows and firing groups, so a
+// reload neither resets a firing alert nor fires it again; a changed or
+// new rule starts empty, and a removed rule is dropped without a
+// "resolved" notification (it no longer exists to resolve).
+func (e *Engine) Reconfigure(c *Config) {
+	e.reconfMu.Lock()
+	defer e.reconfMu.Unlock()
+	kept := map[string]*ruleState{}
+	if old := e.set.Load(); old != nil {
+		for _, rs := range old.rules {
+			kept[rs.r.ID] = rs
+		}
+	}
+	set := &ruleSet{renotify: *c.Renotify}
+	for _, r := range c.Rules {
+		if rs := kept[r.ID]; rs != nil && reflect.DeepEqual(*rs.r, *r) {
+			set.rules = append(set.rules, rs)
+			continue
+		}
+		set.rules = append(set.rules, &ruleState{r: r, groups: map[string]*group{}, ranges: map[netip.Prefix]time.Time{}})
+	}
+	e.set.Store(set)
 }
 
 // Observe feeds one finished request to every rule. It runs on the
@@ -88,7 +120,7 @@ func (e *Engine) Observe(rec *trace.Record) {
 		return
 	}
 	var now time.Time
-	for _, rs := range e.rules {
+	for _, rs := range e.set.Load().rules {
 		r := rs.r
 		if !r.where.matches(rec) {
 			continue
@@ -164,12 +196,13 @@ func (rs *ruleState) key(rec *trace.Record, now time.Time) (string, bool, bool) 
 // resolves alerts, and forgets idle groups.
 func (e *Engine) Tick() {
 	now := e.now()
-	for _, rs := range e.rules {
-		rs.tick(e, now)
+	set := e.set.Load()
+	for _, rs := range set.rules {
+		rs.tick(e, set.renotify, now)
 	}
 }
 
-func (rs *ruleState) tick(e *Engine, now time.Time) {
+func (rs *ruleState) tick(e *Engine, renotify time.Duration, now time.Time) {
 	r := rs.r
 	var out []Notification
 	rs.mu.Lock()
@@ -190,7 +223,7 @@ func (rs *ruleState) tick(e *Engine, now time.Time) {
 		case cond && g.firing:
 			n.State, n.Since = "firing", g.since.UTC()
 			n.Summary = r.summary(n)
-			if e.renotify > 0 && now.Sub(g.notified) >= e.renotify {
+			if renotify > 0 && now.Sub(g.notified) >= renotify {
 				g.notified = now
 				n.Repeat = true
 				out = append(out, n)
@@ -285,7 +318,7 @@ type State struct {
 // States reports every rule and its firing groups.
 func (e *Engine) States() []State {
 	out := []State{}
-	for _, rs := range e.rules {
+	for _, rs := range e.set.Load().rules {
 		rs.mu.Lock()
 		s := State{Rule: rs.r.ID, Kind: rs.r.Kind, Firing: []Notification{}, Groups: len(rs.groups)}
 		for _, g := range rs.groups {

@@ -32,6 +32,13 @@ func (l *Log) SetRetention(r Retention) {
 	l.mu.Unlock()
 }
 
+// Retention is the retention in force.
+func (l *Log) Retention() Retention {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ret
+}
+
 // Keep is how long rows of a rollup tier are kept: always longer than raw
 // rows, and long enough for the tier's usual queries.
 func (l *Log) Keep(r Resolution) time.Duration {

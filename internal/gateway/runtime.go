@@ -54,7 +54,9 @@ type runtime struct {
 
 // RegisterSection declares a top-level config section (see
 // pipeline.RegisterSection).
-func RegisterSection(name string) { pipeline.RegisterSection(name) }
+func RegisterSection(name string, checks ...pipeline.SectionCheck) {
+	pipeline.RegisterSection(name, checks...)
+}
 
 // splitMode removes the generic "mode" key from a layer section and
 // returns it: enforce (default), shadow or off.
@@ -126,6 +128,11 @@ func build(cfg *config.Config, env *pipeline.Env) (*runtime, error) {
 			}
 			n := cfg.Sections[name]
 			fail(config.NodeError(&n, name, msg))
+			continue
+		}
+		n := cfg.Sections[name]
+		for _, err := range pipeline.CheckSection(name, &n) {
+			fail(err)
 		}
 	}
 	for name, u := range cfg.Upstreams {

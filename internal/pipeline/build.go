@@ -91,16 +91,36 @@ func (b *Build) Errorf(node *yaml.Node, field, format string, args ...any) error
 
 var (
 	sectionMu sync.RWMutex
-	sections  = map[string]bool{}
+	sections  = map[string][]SectionCheck{}
 )
+
+// SectionCheck validates a feature's own top-level section. It runs with
+// every build (start, `config validate`, reload), so a reload whose
+// section is wrong is refused and the running config stays.
+type SectionCheck func(node *yaml.Node) error
 
 // RegisterSection declares a top-level config section a feature package
 // decodes itself (e.g. "consumers", "ai"), so that a typo in a section
-// name is an error rather than silently ignored.
-func RegisterSection(name string) {
+// name is an error rather than silently ignored. Checks, if given, run on
+// the section whenever a config is built.
+func RegisterSection(name string, checks ...SectionCheck) {
 	sectionMu.Lock()
 	defer sectionMu.Unlock()
-	sections[name] = true
+	sections[name] = append(sections[name], checks...)
+}
+
+// CheckSection runs the checks registered for a section.
+func CheckSection(name string, node *yaml.Node) []error {
+	sectionMu.RLock()
+	checks := sections[name]
+	sectionMu.RUnlock()
+	var es []error
+	for _, c := range checks {
+		if err := c(node); err != nil {
+			es = append(es, err)
+		}
+	}
+	return es
 }
 
 // Sections lists the registered top-level sections.
@@ -118,7 +138,8 @@ func Sections() []string {
 func SectionKnown(name string) bool {
 	sectionMu.RLock()
 	defer sectionMu.RUnlock()
-	return sections[name]
+	_, ok := sections[name]
+	return ok
 }
 
 // ConsumerResolver finds a consumer's identity by id, for dry runs that

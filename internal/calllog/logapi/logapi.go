@@ -10,13 +10,19 @@ import (
 	"pinpoint/internal/admin"
 	"pinpoint/internal/app"
 	"pinpoint/internal/calllog"
+	"pinpoint/internal/config"
 )
 
 func init() { app.OnStart(start) }
 
-// start applies retention and adds the endpoints.
+// start applies retention (again after each reload) and adds the
+// endpoints.
 func start(_ context.Context, a *app.App) error {
-	a.Log.SetRetention(calllog.Retention{Days: a.Config.Store.Retention.Days, MaxSize: int64(a.Config.Store.Retention.MaxSize)})
+	retain := func(cfg *config.Config) {
+		a.Log.SetRetention(calllog.Retention{Days: cfg.Store.Retention.Days, MaxSize: int64(cfg.Store.Retention.MaxSize)})
+	}
+	retain(a.Config)
+	a.Gateway.OnSwap(retain)
 	if a.Admin == nil {
 		return nil
 	}
