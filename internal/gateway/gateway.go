@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,7 +127,29 @@ func (g *Gateway) Swap(cfg *config.Config) error {
 		f(cfg)
 	}
 	g.env.Logger.Info("config reloaded", "routes", len(cfg.Routes))
+	if stale := restartOnly(old.cfg, cfg); len(stale) > 0 {
+		g.env.Logger.Warn("config reloaded, but these sections changed and take effect only after a restart", "sections", stale)
+	}
 	return nil
+}
+
+// restartOnly names the sections that differ between two configs and
+// that a reload cannot apply: they are bound when the process starts.
+func restartOnly(old, cur *config.Config) []string {
+	var out []string
+	if !reflect.DeepEqual(old.Listeners, cur.Listeners) {
+		out = append(out, "listeners")
+	}
+	if !reflect.DeepEqual(old.Admin, cur.Admin) {
+		out = append(out, "admin")
+	}
+	if old.Store.Driver != cur.Store.Driver || old.Store.DSN != cur.Store.DSN || old.Store.Queue != cur.Store.Queue {
+		out = append(out, "store (driver, dsn, queue)")
+	}
+	if !reflect.DeepEqual(old.Server, cur.Server) {
+		out = append(out, "server")
+	}
+	return out
 }
 
 // Close releases the running runtime (after in-flight requests end).
