@@ -332,6 +332,12 @@ func (c *Config) validate(root *yaml.Node) error {
 	default:
 		add(mappingValue(root, "store"), "store.driver", "must be sqlite or postgres, got %q", c.Store.Driver)
 	}
+	if c.Store.Driver == "postgres" && c.Store.Retention.MaxSize > 0 {
+		// PostgreSQL keeps deleted rows' space until VACUUM, so the file
+		// size cannot steer pruning; bound the log by age there.
+		add(mappingValue(root, "store"), "store.retention.max_size",
+			"applies to the SQLite store only; on PostgreSQL bound the call log with retention.days")
+	}
 
 	upNode := mappingValue(root, "upstreams")
 	names := make([]string, 0, len(c.Upstreams))

@@ -45,6 +45,9 @@ admin: {token: "${PINPOINT_TEST_UNSET_VAR}"}
 upstreams: {a: {targets: [{url: "http://x"}]}}
 routes: [{id: x, path: /a, upstream: a}, {id: x, path: /b, upstream: a}]
 `, []string{`duplicate route id "x"`}},
+		{"size retention on postgres", `
+store: {driver: postgres, dsn: "postgres://127.0.0.1/pp", retention: {max_size: 1GB}}
+`, []string{"line 2:", "store.retention.max_size", "SQLite store only", "retention.days"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
