@@ -123,9 +123,10 @@ func (f *Filter) Evaluate(_ context.Context, r *pipeline.Request) verdict.Verdic
 		return verdict.Skipped("client address unknown; deny lists cannot match")
 	}
 	if e := f.deny.match(a); e != nil {
+		ip := a.String()
 		return verdict.Denied("ip_denied", rule("deny", e),
-			"The gateway saw your address as "+a.String()+", which is on a deny list of this route.").
-			With("client_ip", a.String()).
+			"The gateway saw your address as "+ip+", which is on a deny list of this route.").
+			With("client_ip", ip).
 			With("matched", e.source+" "+e.prefix.String())
 	}
 	if f.allow == nil {
@@ -133,11 +134,12 @@ func (f *Filter) Evaluate(_ context.Context, r *pipeline.Request) verdict.Verdic
 	}
 	e := f.allow.match(a)
 	if e == nil {
+		ip := a.String()
 		v := verdict.Denied("ip_not_allowed", "allow",
-			"The gateway saw your address as "+a.String()+", which is not on this route's allow list.").
-			With("client_ip", a.String())
+			"The gateway saw your address as "+ip+", which is not on this route's allow list.").
+			With("client_ip", ip)
 		if a.IsPrivate() || a.IsLoopback() {
-			v = v.WithHint("The address " + a.String() + " is private: it is likely a proxy or load balancer in front of the gateway. " +
+			v = v.WithHint("The address " + ip + " is private: it is likely a proxy or load balancer in front of the gateway. " +
 				"If so, the operator should add it to client_ip.trusted_proxies; otherwise ask for the address to be allowed.")
 		}
 		return v

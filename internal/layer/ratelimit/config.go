@@ -98,6 +98,11 @@ type policy struct {
 	// policyValues is []string{policyField} with capacity 1, shared by
 	// every response.
 	policyValues []string
+	// limitPrefix starts the policy's RateLimit member: "name";r=
+	limitPrefix string
+	// lim holds the parameters every decision of the policy passes to the
+	// store; the request fills in the rest.
+	lim limit.Limit
 }
 
 func compilePolicy(b *pipeline.Build, node *yaml.Node, i int, pc PolicyConfig, status int) (*policy, error) {
@@ -186,6 +191,8 @@ func compilePolicy(b *pipeline.Build, node *yaml.Node, i int, pc PolicyConfig, s
 		p.policyField = policyMember(p.name, p.limit, int64(p.window/time.Second))
 		p.policyValues = []string{p.policyField}
 	}
+	p.limitPrefix = `"` + p.name + `";r=`
+	p.lim = limit.Limit{Kind: p.kind, Interval: p.interval, Burst: p.burst, Max: p.limit}
 	h := fnv.New32a()
 	h.Write([]byte(sig))
 	p.keyBase = p.name + "@" + strconv.FormatUint(uint64(h.Sum32()), 36) + "|"

@@ -34,18 +34,6 @@ func policyMember(name string, q, w int64) string {
 	return string(b)
 }
 
-// limitMember is one RateLimit list member: "name";r=42;t=17.
-func limitMember(name string, remaining int64, reset time.Duration) string {
-	b := make([]byte, 0, len(name)+24)
-	b = append(b, '"')
-	b = append(b, name...)
-	b = append(b, `";r=`...)
-	b = strconv.AppendInt(b, max(remaining, 0), 10)
-	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, ceilSeconds(reset), 10)
-	return string(b)
-}
-
 // ceilSeconds rounds up: telling a client to come back a fraction of a
 // second too early only earns it another refusal.
 func ceilSeconds(d time.Duration) int64 {

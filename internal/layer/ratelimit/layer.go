@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -138,25 +137,37 @@ func (l *Layer) Evaluate(ctx context.Context, r *pipeline.Request) verdict.Verdi
 	now := l.now()
 	// Evidence and header values are collected in local slices and put in
 	// the verdict once: this is on the path of every request.
-	ev := make([]verdict.Field, 0, len(l.policies))
+	var ev []verdict.Field
 	var policyVals, limitVals []string
+	if len(l.policies) == 1 {
+		// The common one-policy route gets both lists from one allocation.
+		one := new(onePolicyLists)
+		ev, limitVals = one.ev[:0], one.limit[:0]
+	} else {
+		ev = make([]verdict.Field, 0, len(l.policies))
+	}
 	var shadow *verdict.Verdict
 	failedOpen := false
+	// scratch holds a key, then a RateLimit member and evidence, before
+	// each is copied into its string; it stays on the stack.
+	var scratch [160]byte
 	for _, p := range l.policies {
-		key, missing := p.key(r)
-		if missing != "" {
-			ev = append(ev, verdict.Field{Key: p.evidenceKey, Value: "not applied: the request has no " + missing})
+		kb, skipped := p.key(scratch[:0], r)
+		if skipped != "" {
+			ev = append(ev, verdict.Field{Key: p.evidenceKey, Value: skipped})
 			continue
 		}
-		lim := limit.Limit{Kind: p.kind, Interval: p.interval, Burst: p.burst, Max: p.limit, Peek: r.DryRun}
+		lim := p.lim
+		lim.Peek, lim.Now = r.DryRun, now
 		policyField := p.policyField
 		var windowEnd time.Time
 		if p.kind == limit.Quota {
-			id, start, end := p.calendarWindow(now)
-			key += "|" + id
-			lim.WindowEnd, windowEnd = end, end
-			policyField = policyMember(p.name, p.limit, int64(end.Sub(start)/time.Second))
+			var start time.Time
+			kb, start, windowEnd = p.calendarWindow(append(kb, '|'), now)
+			lim.WindowEnd = windowEnd
+			policyField = policyMember(p.name, p.limit, int64(windowEnd.Sub(start)/time.Second))
 		}
+		key := string(kb)
 		d, err := l.store.Allow(ctx, key, lim)
 		if err != nil {
 			if !l.failOpen {
@@ -168,7 +179,8 @@ func (l *Layer) Evaluate(ctx context.Context, r *pipeline.Request) verdict.Verdi
 			ev = append(ev, verdict.Field{Key: p.evidenceKey, Value: "fail-open: " + err.Error()})
 			continue
 		}
-		ev = append(ev, verdict.Field{Key: p.evidenceKey, Value: evidence(key, d, r.DryRun)})
+		member, evidence := record(scratch[:0], p, key, d, r.DryRun)
+		ev = append(ev, verdict.Field{Key: p.evidenceKey, Value: evidence})
 		if !p.shadow {
 			if policyVals == nil && p.kind == limit.Rate {
 				// The common single-policy case shares the precomputed
@@ -177,7 +189,7 @@ func (l *Layer) Evaluate(ctx context.Context, r *pipeline.Request) verdict.Verdi
 			} else {
 				policyVals = append(policyVals, policyField)
 			}
-			limitVals = append(limitVals, limitMember(p.name, d.Remaining, d.ResetAfter))
+			limitVals = append(limitVals, member)
 		}
 		if d.Allowed {
 			continue
@@ -207,6 +219,13 @@ func (l *Layer) Evaluate(ctx context.Context, r *pipeline.Request) verdict.Verdi
 	return out
 }
 
+// onePolicyLists backs the evidence and RateLimit lists of a request on
+// a one-policy route.
+type onePolicyLists struct {
+	ev    [1]verdict.Field
+	limit [1]string
+}
+
 // headers builds the response headers in one map, with canonical keys set
 // directly (Header.Add would canonicalize each time).
 func headers(policyVals, limitVals []string, failedOpen bool) http.Header {
@@ -224,34 +243,43 @@ func headers(policyVals, limitVals []string, failedOpen bool) http.Header {
 	return h
 }
 
-// key builds the policy's counter key, or names the missing dimension.
-func (p *policy) key(r *pipeline.Request) (key, missing string) {
-	var b strings.Builder
-	b.Grow(len(p.keyBase) + 48)
-	b.WriteString(p.keyBase)
+// notApplied is the evidence of a policy whose key needs a part the
+// request lacks, by part: constants, so a skipped policy costs nothing.
+var notApplied = [...]string{
+	partConsumer: "not applied: the request has no consumer (it is not authenticated)",
+	partKey:      "not applied: the request has no API key",
+	partRoute:    "not applied: the request has no route",
+	partTenant:   "not applied: the request has no tenant",
+	partIP:       "not applied: the request has no client address",
+}
+
+// key appends the policy's counter key to b, or returns the evidence of
+// a request that lacks one of the key's parts.
+func (p *policy) key(b []byte, r *pipeline.Request) (key []byte, skipped string) {
+	b = append(b, p.keyBase...)
 	for i, part := range p.parts {
 		if i > 0 {
-			b.WriteByte('|')
+			b = append(b, '|')
 		}
 		switch part {
 		case partConsumer:
 			if r.Identity == nil || r.Identity.ConsumerID == "" {
-				return "", "consumer (it is not authenticated)"
+				return nil, notApplied[part]
 			}
-			b.WriteString("c=")
-			b.WriteString(r.Identity.ConsumerID)
+			b = append(b, "c="...)
+			b = append(b, r.Identity.ConsumerID...)
 		case partKey:
 			if r.Identity == nil || r.Identity.KeyID == "" {
-				return "", "API key"
+				return nil, notApplied[part]
 			}
-			b.WriteString("k=")
-			b.WriteString(r.Identity.KeyID)
+			b = append(b, "k="...)
+			b = append(b, r.Identity.KeyID...)
 		case partRoute:
 			if r.Route == nil {
-				return "", "route"
+				return nil, notApplied[part]
 			}
-			b.WriteString("r=")
-			b.WriteString(r.Route.ID)
+			b = append(b, "r="...)
+			b = append(b, r.Route.ID...)
 		case partTenant:
 			t := ""
 			if r.Identity != nil {
@@ -261,19 +289,19 @@ func (p *policy) key(r *pipeline.Request) (key, missing string) {
 				t = r.Route.Tenant
 			}
 			if t == "" {
-				return "", "tenant"
+				return nil, notApplied[part]
 			}
-			b.WriteString("t=")
-			b.WriteString(t)
+			b = append(b, "t="...)
+			b = append(b, t...)
 		case partIP:
 			if !r.ClientIP.IsValid() {
-				return "", "client address"
+				return nil, notApplied[part]
 			}
-			b.WriteString("ip=")
-			b.WriteString(r.ClientIP.String())
+			b = append(b, "ip="...)
+			b = r.ClientIP.AppendTo(b)
 		}
 	}
-	return b.String(), ""
+	return b, ""
 }
 
 // denial builds the refusal for a policy; the detail names the policy
@@ -316,24 +344,4 @@ func humanWait(d time.Duration) string {
 		out += strconv.FormatInt(m%60, 10) + "m"
 	}
 	return out
-}
-
-func evidence(key string, d limit.Decision, dry bool) string {
-	b := make([]byte, 0, len(key)+48)
-	if d.Allowed {
-		b = append(b, "allowed r="...)
-		b = strconv.AppendInt(b, d.Remaining, 10)
-	} else {
-		b = append(b, "refused retry="...)
-		b = strconv.AppendInt(b, ceilSeconds(d.RetryAfter), 10)
-		b = append(b, 's')
-	}
-	b = append(b, " t="...)
-	b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
-	b = append(b, "s key="...)
-	b = append(b, key...)
-	if dry {
-		b = append(b, " (dry run: not spent)"...)
-	}
-	return string(b)
 }

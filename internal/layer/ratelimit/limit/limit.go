@@ -32,6 +32,10 @@ type Limit struct {
 	WindowEnd time.Time
 	// Peek decides without spending (dry runs).
 	Peek bool
+	// Now is the caller's reading of the clock, so a store that counts in
+	// process time need not read it again; zero means the store reads its
+	// own. Stores that keep time elsewhere (Redis) ignore it.
+	Now time.Time
 }
 
 // Decision is a backend's answer.

@@ -63,7 +63,10 @@ func New(now func() time.Time) *Store {
 
 // Allow implements limit.Store. It never fails.
 func (s *Store) Allow(_ context.Context, key string, l limit.Limit) (limit.Decision, error) {
-	now := s.now()
+	now := l.Now
+	if now.IsZero() {
+		now = s.now()
+	}
 	ns := now.UnixNano()
 	sh := &s.shards[maphash.String(s.seed, key)%shardCount]
 	sh.mu.Lock()

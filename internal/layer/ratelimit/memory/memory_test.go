@@ -90,6 +90,31 @@ func TestQuotaWindow(t *testing.T) {
 	}
 }
 
+// TestCallerClock checks that a decision uses the caller's reading of the
+// clock when it passes one, and the store's own clock otherwise.
+func TestCallerClock(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	s := New(c.now) // never advanced: only Limit.Now moves time
+	ctx := context.Background()
+	l := limit.Limit{Interval: time.Second, Burst: 1, Now: c.now()}
+	if d, _ := s.Allow(ctx, "k", l); !d.Allowed {
+		t.Fatalf("first: %+v", d)
+	}
+	if d, _ := s.Allow(ctx, "k", l); d.Allowed || d.RetryAfter != time.Second {
+		t.Fatalf("second at the same instant: %+v", d)
+	}
+	l.Now = l.Now.Add(time.Second)
+	if d, _ := s.Allow(ctx, "k", l); !d.Allowed {
+		t.Fatalf("a second later by the caller's clock: %+v", d)
+	}
+	// Without Now the store's frozen clock is a second behind: refused.
+	l.Now = time.Time{}
+	if d, _ := s.Allow(ctx, "k", l); d.Allowed || d.RetryAfter != 2*time.Second {
+		t.Fatalf("by the store's clock: %+v", d)
+	}
+}
+
 func TestSweepDropsExpired(t *testing.T) {
 	t.Parallel()
 	c := newClock()
