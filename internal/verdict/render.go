@@ -184,6 +184,17 @@ func appendHTML(b []byte, v Verdict, requestID, instance string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plainJSON marks the bytes AppendString copies as they are: printable
+// ASCII except the quote, the backslash and the HTML-sensitive <, >, &.
+// One table load per byte keeps the common all-plain string cheap (the
+// call log encodes every request's record with it).
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
 // and <, >, & are escaped so the body is safe to embed in HTML.
 func AppendString(b []byte, s string) []byte {
@@ -191,11 +202,11 @@ func AppendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainJSON[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
