@@ -32,6 +32,7 @@ down gracefully, letting requests in flight finish.`,
 				if err != nil {
 					return fmt.Errorf("%s:\n%w", file, err)
 				}
+				tuneGC()
 				logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 				a, err := app.Start(cmd.Context(), cfg, app.Options{Logger: logger, Load: func() (*config.Config, error) { return config.Load(file) }})
 				if err != nil {
