@@ -29,6 +29,7 @@ load_cpu=1      # wrk and the backend
 backend_port=18000
 nginx_port=18081
 pinpoint_port=18080
+floor_port=18082
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -201,6 +202,12 @@ measure() {
 	echo "$r" >&2
 }
 
+# redis_up: whether a Redis answers PING on 127.0.0.1:6379 (bash's own
+# /dev/tcp, so no client is needed).
+redis_up() {
+	timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379 && printf "PING\r\n" >&3 && read -r -t 1 line <&3 && [[ $line == "+PONG"* ]]' 2>/dev/null
+}
+
 want() { [[ -z $only || " $only " == *" $1 "* ]]; }
 
 # --- pinpoint ----------------------------------------------------------------
@@ -273,12 +280,29 @@ main() {
 		stop_pid "$npid"
 	fi
 
+	if want go-net-http-floor; then
+		(cd "$repo" && go build -o "$work/floor" ./bench/floor)
+		taskset -c "$proxy_cpu" "$work/floor" "127.0.0.1:$floor_port" 2>"$work/floor.log" &
+		local fpid=$!
+		pids+=("$fpid")
+		wait_http "http://127.0.0.1:$floor_port/" || die "the floor server did not start (see $work/floor.log)"
+		measure go-net-http-floor "http://127.0.0.1:$floor_port/denied" 415 "$fpid" "$backend_pids"
+		stop_pid "$fpid"
+	fi
+
 	local c=$here/config
 	pinpoint_row pinpoint-post "$c/post.yaml" /echo 200
 	pinpoint_row pinpoint-denied-415 "$c/post.yaml" /denied 415
 	pinpoint_row pinpoint-no-route-404 "$c/post.yaml" /nowhere 404
 	pinpoint_row pinpoint-ip "$c/ip.yaml" /echo 200
 	pinpoint_row pinpoint-ratelimit "$c/ratelimit.yaml" /echo 200
+	if want pinpoint-ratelimit-redis; then
+		if redis_up; then
+			pinpoint_row pinpoint-ratelimit-redis "$c/ratelimit-redis.yaml" /echo 200
+		else
+			results+=("$(printf '| %-28s | skipped: no Redis answers on 127.0.0.1:6379 |' pinpoint-ratelimit-redis)")
+		fi
+	fi
 	pinpoint_row pinpoint-authn-authz "$c/auth.yaml" /echo 200 "X-Api-Key: pp_bench_abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
 	pinpoint_row pinpoint-waf-pl1 "$c/waf.yaml" /echo 200
 
