@@ -83,14 +83,7 @@ func setup(t *testing.T, rules string) (*Engine, *clock, *receiver, *Deliverer) 
 	t.Helper()
 	rcv := newReceiver(t, "s3cret")
 	y := "renotify: 1h\nwebhooks:\n  ops: {url: \"" + rcv.srv.URL + "\", secret: s3cret, backoff: 5ms, retries: 3}\nrules:\n" + rules
-	var node yaml.Node
-	if err := yaml.Unmarshal([]byte(y), &node); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Parse(node.Content[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := parseAlerts(t, y)
 	clk := &clock{t: time.Date(2025, 3, 4, 12, 0, 0, 0, time.UTC)}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := NewDeliverer(c.Webhooks, nil, time.Now, logger)

@@ -317,8 +317,13 @@ func (l *Log) Recent(ctx context.Context, limit int, since time.Time) ([]*trace.
 	if err != nil {
 		return nil, err
 	}
+	return scanDocs(rows)
+}
+
+// scanDocs decodes rows of one doc column into records, and closes rows.
+func scanDocs(rows *sql.Rows) ([]*trace.Record, error) {
 	defer rows.Close()
-	var out []*trace.Record
+	out := []*trace.Record{}
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {

@@ -2,7 +2,6 @@ package calllog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -60,20 +59,7 @@ func (l *Log) Search(ctx context.Context, f Filter) ([]*trace.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []*trace.Record{}
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		var r trace.Record
-		if err := json.Unmarshal([]byte(doc), &r); err != nil {
-			return nil, err
-		}
-		out = append(out, &r)
-	}
-	return out, rows.Err()
+	return scanDocs(rows)
 }
 
 // searchQuery is the SQL (with ? placeholders) and arguments of a search.
