@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -159,14 +160,17 @@ func (g *runtime) proxy(w http.ResponseWriter, pr *pipeline.Request, rt *route, 
 		if in.Body == nil || in.ContentLength == 0 && in.Body == http.NoBody {
 			out.Body = nil
 		}
-		if attempt > 0 && pr.BodyBuffered() {
+		if out.Body != nil && pr.BodyBuffered() {
+			// The body is in memory: each attempt sends it from the start,
+			// and GetBody tells the upstream client it can write it whole.
 			b, _ := pr.Body()
-			out.Body = io.NopCloser(strings.NewReader(string(b)))
+			out.Body = io.NopCloser(bytes.NewReader(b))
+			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 		}
 		out = out.WithContext(ctx)
 		t.outstanding.Add(1)
 		start := time.Now()
-		resp, err := p.transport.RoundTrip(out)
+		resp, err := p.h1.RoundTrip(out)
 		t.outstanding.Add(-1)
 		if err != nil {
 			lastErr = err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pinpoint/internal/config"
+	"pinpoint/internal/h1client"
 )
 
 // target is one upstream address with its health and load.
@@ -41,7 +42,10 @@ type pool struct {
 	cfg       *config.Upstream
 	targets   []*target
 	transport *http.Transport
-	rr        atomic.Uint64
+	// h1 carries plain-HTTP requests whose body is in memory; it hands
+	// the rest (TLS, upgrades, streamed bodies) to transport.
+	h1 *h1client.Client
+	rr atomic.Uint64
 	// wrr is the weighted round-robin schedule (target indexes).
 	wrr    []int
 	stop   chan struct{}
@@ -86,11 +90,36 @@ func newPool(name string, cfg *config.Upstream, logger *slog.Logger) (*pool, err
 		ForceAttemptHTTP2:  false,
 		TLSClientConfig:    &tls.Config{MinVersion: tls.VersionTLS12},
 	}
+	p.h1 = &h1client.Client{
+		Dial:                  dialer.DialContext,
+		ResponseHeaderTimeout: header,
+		IdleTimeout:           p.transport.IdleConnTimeout,
+		MaxIdlePerHost:        p.transport.MaxIdleConnsPerHost,
+		Fallback:              p.transport,
+	}
+	p.wg.Add(1)
+	go p.pruneIdle()
 	if cfg.HealthCheck != nil {
 		p.wg.Add(1)
 		go p.activeChecks()
 	}
 	return p, nil
+}
+
+// pruneIdle closes idle upstream connections past their idle timeout
+// until the pool closes.
+func (p *pool) pruneIdle() {
+	defer p.wg.Done()
+	tick := time.NewTicker(p.h1.IdleTimeout / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C:
+			p.h1.PruneIdle()
+		}
+	}
 }
 
 // weightedSchedule spreads each target over a cycle in proportion to its
@@ -246,6 +275,7 @@ func (p *pool) activeChecks() {
 func (p *pool) close() {
 	close(p.stop)
 	p.wg.Wait()
+	p.h1.Close()
 	p.transport.CloseIdleConnections()
 }
 
