@@ -251,16 +251,18 @@ func rawServer(t *testing.T, answer string) string {
 // stray bytes as its answer.
 func TestUnusualFraming(t *testing.T) {
 	for name, c := range map[string]struct {
-		answer string
-		status int
+		answer   string
+		status   int
+		requests int
 	}{
+		// rawServer answers once per connection: one request.
 		"early hints": {"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" +
-			"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", 201},
-		"stray bytes": {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Stray\r\nContent-Length: 0\r\n\r\n", 200},
+			"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", 201, 1},
+		"stray bytes": {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Stray\r\nContent-Length: 0\r\n\r\n", 200, 2},
 	} {
 		base := rawServer(t, c.answer)
 		cl := &Client{}
-		for range 2 {
+		for range c.requests {
 			resp, err := cl.RoundTrip(post(t, context.Background(), base+"/", "{}"))
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
