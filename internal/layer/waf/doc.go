@@ -64,10 +64,16 @@
 // The package replaces Coraza's @rx operator process-wide with one of the
 // same semantics plus a sound literal prefilter (rxliterals.go, rxscan.go,
 // rxop.go): every pattern's syntax tree yields clauses of literals, at
-// least one of which must occur in a value for the regex to match; one
-// Aho-Corasick scan per distinct value answers all rules' clauses at once.
-// A second, "squeezed" analysis sees through CRS's evasion-tolerant RCE
-// patterns. Soundness is tested against the plain regex on every value the
-// test sets produce, on generated strings, and by FuzzRxPrefilterSound.
-// PROFILE.md has the measurements.
+// least one of which must occur in a value for the regex to match (large
+// alternations of words keep whole words, as prefix sets); one compact
+// Aho-Corasick scan per distinct value and transaction (rxtxcache.go)
+// answers all rules' clauses at once. A second, "squeezed" analysis sees
+// through CRS's evasion-tolerant RCE patterns; patterns that may match from
+// the start of a line are split (rxanchor.go); byte-wise patterns also get
+// a first-byte filter (rxbinary.go). @pm and @pmFromFile are replaced the
+// same way (pmop.go): their phrase list is one more clause of the scan.
+// Soundness is tested against the plain matchers on every value the test
+// sets produce, on generated strings, and by FuzzRxPrefilterSound. Coraza
+// itself is vendored with a few upstreamable speed patches
+// (third_party/coraza/PATCHES.md). PROFILE.md has the measurements.
 package waf

@@ -77,9 +77,8 @@ func newCorazaWAF(c Config, opts ...func(coraza.WAFConfig) coraza.WAFConfig) (co
 	if err != nil {
 		return nil, fmt.Errorf("building the Core Rule Set: %w", err)
 	}
-	// Build the prefilter automata now, with the rules' new literals,
+	// Build the prefilter automaton now, with the rules' new literals,
 	// rather than on the first request.
 	reg.scanner()
-	regSq.scanner()
 	return w, nil
 }

@@ -92,6 +92,9 @@ func (l *Layer) Evaluate(ctx context.Context, r *pipeline.Request) verdict.Verdi
 	}
 	tx := l.newTx(r.ID, ctx)
 	defer func() { _ = tx.Close() }()
+	// Released before Close recycles the transaction (defers run last
+	// first).
+	defer endScans(beginScans(tx))
 
 	it, err := l.process(tx, r, withBody)
 	if err != nil {

@@ -25,10 +25,14 @@ import (
 // maxExact bounds the sets of strings a sub-expression may match exactly
 // (e.g. [sS]elect|union is {"select","union"}); beyond it the analysis
 // keeps clauses only.
+// maxPrefixes bounds prefix sets (see litInfo); larger sets are cut to
+// shorter prefixes until they fit.
 const (
 	maxExact      = 256
+	maxPrefixes   = 1024
 	maxClassRunes = 64
-	maxClauses    = 6
+	maxClauses    = 8
+	maxAltClauses = 3
 	maxCrossWidth = 3
 )
 
@@ -51,7 +55,7 @@ var plainMode litMode
 // also allow, e.g. b$@usybox).
 var squeezedMode = func() litMode {
 	var m litMode
-	for _, b := range []byte("\"'()[]\\`") {
+	for _, b := range []byte("\"')[\\") {
 		m.squeeze[b] = true
 	}
 	m.absent['$'] = true
@@ -86,8 +90,22 @@ type litInfo struct {
 	// exact, when exactOK, is every string the node can match (folded).
 	exact   []string
 	exactOK bool
+	// prefixes, when not exact, holds a prefix of every string the node
+	// matches: a large alternation of words keeps its words this way
+	// (git|gcc|grep... stays {git, gcc, grep, ...} rather than "g"). nil
+	// means nothing is known.
+	prefixes []string
 	// clauses must all be satisfied by any input the node matches.
 	clauses [][]string
+}
+
+// prefixSet is a set of strings one of which starts every match: the
+// exact set, or the prefixes. ok is false when nothing is known.
+func (i litInfo) prefixSet() (ps []string, ok bool) {
+	if i.exactOK {
+		return i.exact, true
+	}
+	return i.prefixes, i.prefixes != nil
 }
 
 func anyInfo() litInfo                { return litInfo{} }
@@ -128,8 +146,8 @@ func clauseScore(c []string) int {
 // input satisfies.
 func clausesOf(i litInfo) [][]string {
 	out := slices.Clone(i.clauses)
-	if i.exactOK && !slices.Contains(i.exact, "") {
-		out = append(out, i.exact)
+	if ps, ok := i.prefixSet(); ok && !slices.Contains(ps, "") {
+		out = append(out, ps)
 	}
 	return out
 }
@@ -170,14 +188,14 @@ func (m *litMode) analyze(re *syntax.Regexp) litInfo {
 		if sub.onlyEmpty() {
 			return emptyWidth()
 		}
-		return clauseInfo(clausesOf(sub))
+		return repeatedInfo(sub)
 	case syntax.OpRepeat:
 		sub := m.analyze(re.Sub[0])
 		if sub.onlyEmpty() {
 			return emptyWidth()
 		}
 		if re.Min >= 1 {
-			return clauseInfo(clausesOf(sub))
+			return repeatedInfo(sub)
 		}
 		if sub.isNever() {
 			return emptyWidth()
@@ -195,6 +213,16 @@ func (m *litMode) analyze(re *syntax.Regexp) litInfo {
 	// OpAnyChar, OpAnyCharNotNL, OpNoMatch and anything unknown:
 	// no requirement.
 	return anyInfo()
+}
+
+// repeatedInfo is x+ or x{n,m} with n >= 1: x's requirements, and every
+// match starts with a match of x.
+func repeatedInfo(sub litInfo) litInfo {
+	i := clauseInfo(clausesOf(sub))
+	if ps, ok := sub.prefixSet(); ok && !slices.Contains(ps, "") {
+		i.prefixes = ps
+	}
+	return i
 }
 
 // runeInfo is one literal rune: a one-byte exact set when it has an ASCII
@@ -286,7 +314,7 @@ func concatInfo(parts []litInfo) litInfo {
 		}
 		whole = false
 		if runOK {
-			clauses = append(clauses, clausesOf(exactInfo(run...))...)
+			clauses = append(clauses, clausesOf(exactInfo(extend(run, p)...))...)
 		}
 		if p.exactOK {
 			run, runOK = slices.Clone(p.exact), true
@@ -300,7 +328,44 @@ func concatInfo(parts []litInfo) litInfo {
 	if runOK {
 		clauses = append(clauses, clausesOf(exactInfo(run...))...)
 	}
-	return clauseInfo(clauses)
+	i := clauseInfo(clauses)
+	i.prefixes = concatPrefixes(parts)
+	return i
+}
+
+// extend lengthens the literals of an exact run by the prefixes of the
+// part that follows it (p in (?:cat|ls)p), when that part is not exact
+// and the product stays small.
+func extend(run []string, p litInfo) []string {
+	if p.exactOK {
+		return run
+	}
+	if ps, ok := p.prefixSet(); ok && len(run)*len(ps) <= maxPrefixes {
+		return cross(run, ps)
+	}
+	return run
+}
+
+// concatPrefixes is the prefix set of a sequence: the exact parts from
+// the start multiplied out, then the prefixes of the first part that is
+// not exact. nil when the sequence may start with anything.
+func concatPrefixes(parts []litInfo) []string {
+	pre := []string{""}
+	for _, p := range parts {
+		ps, ok := p.prefixSet()
+		if !ok || len(pre)*len(ps) > maxPrefixes ||
+			p.exactOK && len(ps) > maxCrossWidth && !(len(pre) == 1 && pre[0] == "") && allSingleBytes(ps) {
+			break
+		}
+		pre = cross(pre, ps)
+		if !p.exactOK {
+			break
+		}
+	}
+	if slices.Contains(pre, "") {
+		return nil
+	}
+	return pre
 }
 
 // alternateInfo: a small union of exact sets stays exact; otherwise each
@@ -327,21 +392,82 @@ func (m *litMode) alternateInfo(subs []*syntax.Regexp) litInfo {
 		}
 		return exactInfo(set...)
 	}
-	var clause []string
-	for _, i := range infos {
+	prefixes := alternatePrefixes(infos)
+	// Each branch implies any one of its clauses, so the alternation
+	// implies the union of one clause per branch. Several such unions
+	// are kept: the branches' best clauses, their second best, and so
+	// on (a branch short of clauses repeats its best). The later unions
+	// are often of punctuation ([!+=], quotes) that prose lacks.
+	ranked := make([][][]string, len(infos))
+	depth := 0
+	for k, i := range infos {
 		cs := clausesOf(i)
 		if len(cs) == 0 {
-			return anyInfo()
+			return litInfo{prefixes: prefixes}
 		}
-		best := cs[0]
-		for _, c := range cs[1:] {
-			if clauseScore(c) > clauseScore(best) {
-				best = c
-			}
-		}
-		clause = union(clause, best)
+		sort.SliceStable(cs, func(a, b int) bool { return clauseScore(cs[a]) > clauseScore(cs[b]) })
+		ranked[k] = cs
+		depth = max(depth, len(cs))
 	}
-	return clauseInfo([][]string{clause})
+	var clauses [][]string
+	for d := 0; d < min(depth, maxAltClauses); d++ {
+		var clause []string
+		for _, cs := range ranked {
+			c := cs[0]
+			if d < len(cs) {
+				c = cs[d]
+			}
+			clause = union(clause, c)
+		}
+		clauses = append(clauses, clause)
+	}
+	return litInfo{clauses: clauses, prefixes: prefixes}
+}
+
+// alternatePrefixes is the union of the branches' prefix sets, cut to
+// shorter prefixes until it fits in maxPrefixes; nil when a branch may
+// start with anything.
+func alternatePrefixes(infos []litInfo) []string {
+	var all []string
+	for _, i := range infos {
+		ps, ok := i.prefixSet()
+		if !ok || slices.Contains(ps, "") {
+			return nil
+		}
+		all = append(all, ps...)
+	}
+	for n := maxLen(all); n > 0; n-- {
+		cut := truncateAll(all, n)
+		if len(cut) <= maxPrefixes {
+			return cut
+		}
+	}
+	return nil
+}
+
+func maxLen(ss []string) int {
+	n := 0
+	for _, s := range ss {
+		n = max(n, len(s))
+	}
+	return n
+}
+
+// truncateAll cuts every string to at most n bytes and removes repeats.
+// A prefix of a prefix is still a prefix, so the result stays sound.
+func truncateAll(ss []string, n int) []string {
+	seen := make(map[string]bool, len(ss))
+	var out []string
+	for _, s := range ss {
+		if len(s) > n {
+			s = s[:n]
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func allSingleBytes(ss []string) bool {
@@ -355,9 +481,11 @@ func allSingleBytes(ss []string) bool {
 
 func cross(a, b []string) []string {
 	out := make([]string, 0, len(a)*len(b))
+	seen := make(map[string]bool, len(a)*len(b))
 	for _, x := range a {
 		for _, y := range b {
-			if s := x + y; !slices.Contains(out, s) {
+			if s := x + y; !seen[s] {
+				seen[s] = true
 				out = append(out, s)
 			}
 		}
@@ -367,8 +495,13 @@ func cross(a, b []string) []string {
 
 func union(a, b []string) []string {
 	out := slices.Clone(a)
+	seen := make(map[string]bool, len(a)+len(b))
+	for _, s := range a {
+		seen[s] = true
+	}
 	for _, s := range b {
-		if !slices.Contains(out, s) {
+		if !seen[s] {
+			seen[s] = true
 			out = append(out, s)
 		}
 	}

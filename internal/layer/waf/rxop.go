@@ -32,14 +32,18 @@ func init() {
 type rxCompiled struct {
 	pattern string
 	re      *regexp.Regexp
-	// clauses and sqClauses are ids in reg and regSq.
-	clauses, sqClauses []int32
+	// clauses are clause ids in reg, of both literal modes.
+	clauses []int32
+	// lineStart, when set, sharpens the prefilter of patterns that may
+	// match from the start of a line.
+	lineStart *lineStartSplit
 }
 
 type prefilteredRx struct {
-	pattern            string
-	re                 *regexp.Regexp
-	clauses, sqClauses []int32
+	pattern   string
+	re        *regexp.Regexp
+	clauses   []int32
+	lineStart *lineStartSplit
 }
 
 // newPrefilteredRx compiles a pattern like Coraza's rx and registers its
@@ -55,12 +59,12 @@ func newPrefilteredRx(options plugintypes.OperatorOptions) (plugintypes.Operator
 			return nil, err
 		}
 		c := &rxCompiled{pattern: data, re: re}
-		if cs := requiredClauses(data, &plainMode); len(cs) > 0 {
-			c.clauses = reg.register(cs)
+		for _, m := range []*litMode{&plainMode, &squeezedMode} {
+			if cs := requiredClauses(data, m); len(cs) > 0 {
+				c.clauses = append(c.clauses, reg.register(cs, m)...)
+			}
 		}
-		if cs := requiredClauses(data, &squeezedMode); len(cs) > 0 {
-			c.sqClauses = regSq.register(cs)
-		}
+		c.lineStart = newLineStartSplit(data)
 		compiled.add(c)
 		return c, nil
 	}
@@ -75,42 +79,59 @@ func newPrefilteredRx(options plugintypes.OperatorOptions) (plugintypes.Operator
 		return nil, err
 	}
 	c := v.(*rxCompiled)
-	return &prefilteredRx{pattern: c.pattern, re: c.re, clauses: c.clauses, sqClauses: c.sqClauses}, nil
+	return c.op(), nil
+}
+
+func (c *rxCompiled) op() *prefilteredRx {
+	return &prefilteredRx{pattern: c.pattern, re: c.re, clauses: c.clauses, lineStart: c.lineStart}
 }
 
 // mayMatch is the prefilter: false only when some required clause has
-// none of its literals in value, so the regex cannot match.
-func (o *prefilteredRx) mayMatch(value string) bool {
-	if prefilterOff {
+// none of its literals in value, so the regex cannot match. c is the
+// transaction's scan cache, or nil to scan value afresh.
+func (o *prefilteredRx) mayMatch(c *txScans, value string) bool {
+	if prefilterOff || len(o.clauses) == 0 && o.lineStart == nil {
 		return true
 	}
-	return satisfied(reg, o.clauses, value) && satisfied(regSq, o.sqClauses, value)
+	bits := clauseBitsOf(c, value)
+	if !allSet(bits, o.clauses) {
+		return false
+	}
+	return o.lineStart == nil || o.lineStart.mayMatch(value, bits)
 }
 
-// satisfied is false only when the mode applies to value and one of the
-// clauses has none of its literals in it.
-func satisfied(g *registry, clauses []int32, value string) bool {
-	if len(clauses) == 0 {
-		return true
+// clauseBitsOf returns the clause bits of value, from the transaction's
+// cache c when there is one.
+func clauseBitsOf(c *txScans, value string) []uint64 {
+	s := reg.scanner()
+	if c != nil {
+		return c.lookup(s, value)
 	}
-	bits := g.scanner().lookup(value)
-	if bits == nil {
-		return true
-	}
-	for _, c := range clauses {
-		if bits[c>>6]&(1<<(c&63)) == 0 {
-			return false
-		}
-	}
-	return true
+	bits := make([]uint64, s.words)
+	s.clauseBits(value, bits, nil)
+	return bits
 }
 
-// compiledSet lists every pattern compiled in the process, so that the
-// soundness tests can check the prefilter of each one. It grows like the
+// compiledSet lists every pattern and phrase list compiled in the process,
+// so that the soundness tests can check the prefilter of each one. It grows like the
 // clause registries: by distinct pattern, not by WAF.
 type compiledSet struct {
-	mu   sync.Mutex
-	list []*rxCompiled
+	mu     sync.Mutex
+	list   []*rxCompiled
+	binary []*binaryCompiled
+	pm     []*pmCompiled
+}
+
+func (s *compiledSet) addPM(c *pmCompiled) {
+	s.mu.Lock()
+	s.pm = append(s.pm, c)
+	s.mu.Unlock()
+}
+
+func (s *compiledSet) allPM() []*pmCompiled {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pm)
 }
 
 func (s *compiledSet) add(c *rxCompiled) {
@@ -119,10 +140,22 @@ func (s *compiledSet) add(c *rxCompiled) {
 	s.mu.Unlock()
 }
 
+func (s *compiledSet) addBinary(c *binaryCompiled) {
+	s.mu.Lock()
+	s.binary = append(s.binary, c)
+	s.mu.Unlock()
+}
+
 func (s *compiledSet) all() []*rxCompiled {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.list)
+}
+
+func (s *compiledSet) allBinary() []*binaryCompiled {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.binary)
 }
 
 var compiled compiledSet
@@ -142,7 +175,7 @@ func (o *prefilteredRx) Evaluate(tx plugintypes.TransactionState, value string) 
 	if evalHook != nil {
 		evalHook(o, value)
 	}
-	if !o.mayMatch(value) {
+	if !o.mayMatch(scansOf(tx), value) {
 		return false
 	}
 	if !tx.Capturing() {
@@ -166,12 +199,37 @@ func (o *prefilteredRx) Evaluate(tx plugintypes.TransactionState, value string) 
 }
 
 // binaryRx matches patterns with non-UTF-8 byte escapes byte-wise, as
-// Coraza does; the UTF-8 literal analysis does not apply to them.
-type binaryRx struct{ re *binaryregexp.Regexp }
+// Coraza does; the UTF-8 literal analysis does not apply to them, but a
+// value without any byte a match can start with is skipped.
+type binaryRx struct{ c *binaryCompiled }
+
+type binaryCompiled struct {
+	re       *binaryregexp.Regexp
+	first    byteSet
+	filtered bool
+	// clauses are the pattern's literal requirements, as for text
+	// patterns: its ASCII literals match the same bytes byte-wise, and
+	// the analysis requires nothing of non-ASCII runes.
+	clauses []int32
+}
 
 func newBinaryRx(options plugintypes.OperatorOptions) (plugintypes.Operator, error) {
 	data := options.Arguments
-	build := func() (any, error) { return binaryregexp.Compile(data) }
+	build := func() (any, error) {
+		re, err := binaryregexp.Compile(data)
+		if err != nil {
+			return nil, err
+		}
+		c := &binaryCompiled{re: re}
+		c.first, c.filtered = binaryPrefilter(data)
+		for _, m := range []*litMode{&plainMode, &squeezedMode} {
+			if cs := requiredClauses(data, m); len(cs) > 0 {
+				c.clauses = append(c.clauses, reg.register(cs, m)...)
+			}
+		}
+		compiled.addBinary(c)
+		return c, nil
+	}
 	var v any
 	var err error
 	if options.Memoizer != nil {
@@ -182,14 +240,30 @@ func newBinaryRx(options plugintypes.OperatorOptions) (plugintypes.Operator, err
 	if err != nil {
 		return nil, err
 	}
-	return &binaryRx{re: v.(*binaryregexp.Regexp)}, nil
+	return &binaryRx{c: v.(*binaryCompiled)}, nil
+}
+
+// mayMatch is false only when value holds no byte a match can start
+// with, or lacks a required literal. c is the transaction's scan cache,
+// or nil.
+func (o *binaryRx) mayMatch(c *txScans, value string) bool {
+	if prefilterOff {
+		return true
+	}
+	if o.c.filtered && !o.c.first.containsAny(value) {
+		return false
+	}
+	return len(o.c.clauses) == 0 || allSet(clauseBitsOf(c, value), o.c.clauses)
 }
 
 func (o *binaryRx) Evaluate(tx plugintypes.TransactionState, value string) bool {
-	if !tx.Capturing() {
-		return o.re.MatchString(value)
+	if !o.mayMatch(scansOf(tx), value) {
+		return false
 	}
-	match := o.re.FindStringSubmatch(value)
+	if !tx.Capturing() {
+		return o.c.re.MatchString(value)
+	}
+	match := o.c.re.FindStringSubmatch(value)
 	if len(match) == 0 {
 		return false
 	}

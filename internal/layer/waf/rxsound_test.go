@@ -14,15 +14,30 @@ import (
 // the WAF evaluates for the attack and benign sets (after Coraza's
 // transformations), and on generated strings for every compiled pattern.
 
-func (c *rxCompiled) op() *prefilteredRx {
-	return &prefilteredRx{pattern: c.pattern, re: c.re, clauses: c.clauses, sqClauses: c.sqClauses}
-}
-
 // checkSound fails when the regex matches value but the prefilter said it
 // could not.
 func checkSound(t testing.TB, o *prefilteredRx, value string) bool {
-	if o.re.MatchString(value) && !o.mayMatch(value) {
+	if o.re.MatchString(value) && !o.mayMatch(nil, value) {
 		t.Errorf("prefilter skipped a matching value\npattern %.200q\nvalue   %.200q", o.pattern, value)
+		return false
+	}
+	return true
+}
+
+// checkPMSound is checkSound for the phrase lists.
+func checkPMSound(t testing.TB, c *pmCompiled, value string) bool {
+	o := &pmOp{c: c}
+	if len(value) >= c.minLen && c.matcher.Iter(value).Next() != nil && !o.mayMatch(nil, value) {
+		t.Errorf("phrase prefilter skipped a matching value\nphrases %.200q\nvalue   %.200q", c.phrases, value)
+		return false
+	}
+	return true
+}
+
+// checkBinarySound is checkSound for the byte-wise patterns.
+func checkBinarySound(t testing.TB, c *binaryCompiled, value string) bool {
+	if c.re.MatchString(value) && !(&binaryRx{c: c}).mayMatch(nil, value) {
+		t.Errorf("binary prefilter skipped a matching value\npattern %.200q\nvalue   %.200q", c.re.String(), value)
 		return false
 	}
 	return true
@@ -58,10 +73,12 @@ func TestRxPrefilterSoundOnTestSets(t *testing.T) {
 	}
 	evalHook = nil
 	matched, skipped := 0, 0
+	values := map[string]bool{}
 	for p := range seen {
+		values[p.v] = true
 		if p.o.re.MatchString(p.v) {
 			matched++
-		} else if !p.o.mayMatch(p.v) {
+		} else if !p.o.mayMatch(nil, p.v) {
 			skipped++
 		}
 		checkSound(t, p.o, p.v)
@@ -70,6 +87,45 @@ func TestRxPrefilterSoundOnTestSets(t *testing.T) {
 		t.Fatalf("the sets exercised too little: %d pairs, %d matches, %d skipped by the prefilter", len(seen), matched, skipped)
 	}
 	t.Logf("%d (pattern, value) pairs: %d regex matches, %d skipped by the prefilter, none wrongly", len(seen), matched, skipped)
+
+	// The byte-wise patterns, on every value the text patterns saw and
+	// on the raw payloads (they look at undecoded bytes too).
+	for _, c := range readJSONL[attackCase](t, "testdata/attacks.jsonl") {
+		values[c.Payload] = true
+	}
+	values["\xbcscript\xbealert(1)\xbc/script\xbe"] = true
+	bins := compiled.allBinary()
+	bmatched, bskipped := 0, 0
+	for v := range values {
+		for _, c := range bins {
+			if c.re.MatchString(v) {
+				bmatched++
+			} else if !(&binaryRx{c: c}).mayMatch(nil, v) {
+				bskipped++
+			}
+			checkBinarySound(t, c, v)
+		}
+	}
+	pms := compiled.allPM()
+	pmatched, pskipped := 0, 0
+	for v := range values {
+		for _, c := range pms {
+			if len(v) >= c.minLen && c.matcher.Iter(v).Next() != nil {
+				pmatched++
+			} else if !(&pmOp{c: c}).mayMatch(nil, v) {
+				pskipped++
+			}
+			checkPMSound(t, c, v)
+		}
+	}
+	if len(pms) == 0 || pmatched == 0 || pskipped == 0 {
+		t.Fatalf("the phrase lists were exercised too little: %d lists, %d matches, %d skipped", len(pms), pmatched, pskipped)
+	}
+	t.Logf("%d phrase lists × %d values: %d matches, %d skipped by the prefilter, none wrongly", len(pms), len(values), pmatched, pskipped)
+	if len(bins) == 0 || bmatched == 0 || bskipped == 0 {
+		t.Fatalf("the byte-wise patterns were exercised too little: %d patterns, %d matches, %d skipped", len(bins), bmatched, bskipped)
+	}
+	t.Logf("%d byte-wise patterns × %d values: %d matches, %d skipped by the prefilter, none wrongly", len(bins), len(values), bmatched, bskipped)
 }
 
 // TestRxPrefilterSoundOnGeneratedStrings checks every compiled pattern on
@@ -85,15 +141,13 @@ func TestRxPrefilterSoundOnGeneratedStrings(t *testing.T) {
 	for _, c := range compiled.all() {
 		o := c.op()
 		var lits []string
-		for _, g := range []*registry{reg, regSq} {
-			g.mu.Lock()
-			for lit := range g.literals {
-				if strings.Contains(c.pattern, lit) || len(lits) < 8 && rng.IntN(50) == 0 {
-					lits = append(lits, lit)
-				}
+		reg.mu.Lock()
+		for lit := range reg.literals {
+			if strings.Contains(c.pattern, lit) || len(lits) < 8 && rng.IntN(50) == 0 {
+				lits = append(lits, lit)
 			}
-			g.mu.Unlock()
 		}
+		reg.mu.Unlock()
 		for range 60 {
 			var b strings.Builder
 			for k := rng.IntN(8) + 1; k > 0; k-- {
@@ -108,6 +162,45 @@ func TestRxPrefilterSoundOnGeneratedStrings(t *testing.T) {
 				}
 			}
 			if !checkSound(t, o, b.String()) {
+				break
+			}
+			n++
+		}
+	}
+	for _, c := range compiled.allPM() {
+		for range 200 {
+			var b strings.Builder
+			for k := rng.IntN(6) + 1; k > 0; k-- {
+				switch rng.IntN(3) {
+				case 0:
+					p := c.phrases[rng.IntN(len(c.phrases))]
+					if rng.IntN(2) == 0 {
+						p = strings.ToUpper(p)
+					}
+					b.WriteString(p)
+				case 1:
+					b.WriteString(pieces[rng.IntN(len(pieces))])
+				default:
+					b.WriteByte(byte(rng.IntN(256)))
+				}
+			}
+			if !checkPMSound(t, c, b.String()) {
+				break
+			}
+			n++
+		}
+	}
+	for _, c := range compiled.allBinary() {
+		for range 200 {
+			var b strings.Builder
+			for k := rng.IntN(8) + 1; k > 0; k-- {
+				if rng.IntN(3) == 0 {
+					b.WriteByte(byte(rng.IntN(256)))
+				} else {
+					b.WriteString(pieces[rng.IntN(len(pieces))])
+				}
+			}
+			if !checkBinarySound(t, c, b.String()) {
 				break
 			}
 			n++
@@ -135,9 +228,17 @@ func FuzzRxPrefilterSound(f *testing.F) {
 	f.Add("b'u\"s)y[b\\ox -c id")
 	f.Add("\u212aILL \u017fELECT")
 	ops := compiled.all()
+	bins := compiled.allBinary()
+	pms := compiled.allPM()
 	f.Fuzz(func(t *testing.T, v string) {
 		for _, c := range ops {
 			checkSound(t, c.op(), v)
+		}
+		for _, c := range bins {
+			checkBinarySound(t, c, v)
+		}
+		for _, c := range pms {
+			checkPMSound(t, c, v)
 		}
 	})
 }
