@@ -87,7 +87,7 @@ func newPMOp(options plugintypes.OperatorOptions, key string, phrases func() ([]
 		if c.minLen > 0 {
 			c.clause = reg.register(dedupeClauses([][]string{ps}), &plainMode)[0]
 		}
-		compiled.addPM(c)
+		compiled.pm.add(c)
 		return c, nil
 	}
 	var v any

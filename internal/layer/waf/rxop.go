@@ -65,7 +65,7 @@ func newPrefilteredRx(options plugintypes.OperatorOptions) (plugintypes.Operator
 			}
 		}
 		c.lineStart = newLineStartSplit(data)
-		compiled.add(c)
+		compiled.rx.add(c)
 		return c, nil
 	}
 	var v any
@@ -112,50 +112,32 @@ func clauseBitsOf(c *txScans, value string) []uint64 {
 	return bits
 }
 
-// compiledSet lists every pattern and phrase list compiled in the process,
-// so that the soundness tests can check the prefilter of each one. It grows like the
+// compiledList lists what the process compiled of one kind, so that the
+// soundness tests can check the prefilter of each. It grows like the
 // clause registries: by distinct pattern, not by WAF.
+type compiledList[T any] struct {
+	mu   sync.Mutex
+	list []T
+}
+
+func (r *compiledList[T]) add(c T) {
+	r.mu.Lock()
+	r.list = append(r.list, c)
+	r.mu.Unlock()
+}
+
+func (r *compiledList[T]) all() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.list)
+}
+
+// compiledSet holds the registries of regexes, byte-wise patterns and
+// phrase lists.
 type compiledSet struct {
-	mu     sync.Mutex
-	list   []*rxCompiled
-	binary []*binaryCompiled
-	pm     []*pmCompiled
-}
-
-func (s *compiledSet) addPM(c *pmCompiled) {
-	s.mu.Lock()
-	s.pm = append(s.pm, c)
-	s.mu.Unlock()
-}
-
-func (s *compiledSet) allPM() []*pmCompiled {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.pm)
-}
-
-func (s *compiledSet) add(c *rxCompiled) {
-	s.mu.Lock()
-	s.list = append(s.list, c)
-	s.mu.Unlock()
-}
-
-func (s *compiledSet) addBinary(c *binaryCompiled) {
-	s.mu.Lock()
-	s.binary = append(s.binary, c)
-	s.mu.Unlock()
-}
-
-func (s *compiledSet) all() []*rxCompiled {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.list)
-}
-
-func (s *compiledSet) allBinary() []*binaryCompiled {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.binary)
+	rx     compiledList[*rxCompiled]
+	binary compiledList[*binaryCompiled]
+	pm     compiledList[*pmCompiled]
 }
 
 var compiled compiledSet
@@ -227,7 +209,7 @@ func newBinaryRx(options plugintypes.OperatorOptions) (plugintypes.Operator, err
 				c.clauses = append(c.clauses, reg.register(cs, m)...)
 			}
 		}
-		compiled.addBinary(c)
+		compiled.binary.add(c)
 		return c, nil
 	}
 	var v any

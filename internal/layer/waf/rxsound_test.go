@@ -94,7 +94,7 @@ func TestRxPrefilterSoundOnTestSets(t *testing.T) {
 		values[c.Payload] = true
 	}
 	values["\xbcscript\xbealert(1)\xbc/script\xbe"] = true
-	bins := compiled.allBinary()
+	bins := compiled.binary.all()
 	bmatched, bskipped := 0, 0
 	for v := range values {
 		for _, c := range bins {
@@ -106,7 +106,7 @@ func TestRxPrefilterSoundOnTestSets(t *testing.T) {
 			checkBinarySound(t, c, v)
 		}
 	}
-	pms := compiled.allPM()
+	pms := compiled.pm.all()
 	pmatched, pskipped := 0, 0
 	for v := range values {
 		for _, c := range pms {
@@ -138,7 +138,7 @@ func TestRxPrefilterSoundOnGeneratedStrings(t *testing.T) {
 	pieces := []string{" ", "'", "\"", "\\", "(", ")", "[", "]", "$", "{", "}", ";", "|", "&", "`", "<", ">", "/", "..", "=", "-", "#", "%", "\n", "\t", "\x0b",
 		"\u212a", "\u017f", "\xff", "\xc5", "SELECT", "union", "script", "alert", "etc/passwd", "cat", "e\\va'l", "b'u\"s)y[b\\ox", "0x", "1", "a", "Z"}
 	n := 0
-	for _, c := range compiled.all() {
+	for _, c := range compiled.rx.all() {
 		o := c.op()
 		var lits []string
 		reg.mu.Lock()
@@ -167,7 +167,7 @@ func TestRxPrefilterSoundOnGeneratedStrings(t *testing.T) {
 			n++
 		}
 	}
-	for _, c := range compiled.allPM() {
+	for _, c := range compiled.pm.all() {
 		for range 200 {
 			var b strings.Builder
 			for k := rng.IntN(6) + 1; k > 0; k-- {
@@ -190,7 +190,7 @@ func TestRxPrefilterSoundOnGeneratedStrings(t *testing.T) {
 			n++
 		}
 	}
-	for _, c := range compiled.allBinary() {
+	for _, c := range compiled.binary.all() {
 		for range 200 {
 			var b strings.Builder
 			for k := rng.IntN(8) + 1; k > 0; k-- {
@@ -206,10 +206,10 @@ func TestRxPrefilterSoundOnGeneratedStrings(t *testing.T) {
 			n++
 		}
 	}
-	if len(compiled.all()) < 100 {
-		t.Fatalf("only %d patterns compiled; CRS was not loaded through the prefiltered operator", len(compiled.all()))
+	if len(compiled.rx.all()) < 100 {
+		t.Fatalf("only %d patterns compiled; CRS was not loaded through the prefiltered operator", len(compiled.rx.all()))
 	}
-	t.Logf("%d generated values checked over %d patterns", n, len(compiled.all()))
+	t.Logf("%d generated values checked over %d patterns", n, len(compiled.rx.all()))
 }
 
 // FuzzRxPrefilterSound compares the prefiltered and the plain regex for
@@ -227,9 +227,9 @@ func FuzzRxPrefilterSound(f *testing.F) {
 	}
 	f.Add("b'u\"s)y[b\\ox -c id")
 	f.Add("\u212aILL \u017fELECT")
-	ops := compiled.all()
-	bins := compiled.allBinary()
-	pms := compiled.allPM()
+	ops := compiled.rx.all()
+	bins := compiled.binary.all()
+	pms := compiled.pm.all()
 	f.Fuzz(func(t *testing.T, v string) {
 		for _, c := range ops {
 			checkSound(t, c.op(), v)
