@@ -53,8 +53,12 @@ type directive = func(options *DirectiveOptions) error
 // > The syntax of patterns is the same as in Match. The pattern may describe hierarchical
 // > names such as /usr/*/bin/ed (assuming the Separator is ‘/’).
 // > Glob ignores file system errors such as I/O errors reading directories. The only possible returned error is ErrBadPattern, when pattern is malformed.
+//
+// The parser expands Include itself (parser.go) before any directive is
+// dispatched, so this function carries the directive's documentation and
+// is never called; reaching it would mean the parser was bypassed.
 func directiveInclude(_ *DirectiveOptions) error {
-	return errors.New("not implemented")
+	return errors.New("Include is expanded by the parser; it cannot be evaluated as a directive")
 }
 
 var _ directive = directiveInclude
