@@ -121,7 +121,11 @@ func (l *Log) writeBatch(ctx context.Context, recs []*trace.Record) error {
 		return err
 	}
 	defer tx.Rollback()
-	// Full chunks share one prepared statement; the last, shorter chunk
+	all := recs
+	if recs, err = l.writeBlocks(ctx, tx, recs); err != nil {
+		return err
+	}
+	// Records whose ids carry no time get rows. Full chunks share one prepared statement; the last, shorter chunk
 	// has its own.
 	var full *sql.Stmt
 	args := make([]any, 0, min(len(recs), rowsPerInsert)*insertCols)
@@ -156,10 +160,10 @@ func (l *Log) writeBatch(ctx context.Context, recs []*trace.Record) error {
 			return err
 		}
 	}
-	if err := l.writeShadowHits(ctx, tx, recs); err != nil {
+	if err := l.writeShadowHits(ctx, tx, all); err != nil {
 		return err
 	}
-	if err := l.writeRollups(ctx, tx, recs); err != nil {
+	if err := l.writeRollups(ctx, tx, all); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -296,16 +300,16 @@ func appendOptString(b []byte, key, s string) []byte {
 
 // Get returns the record with the given request id.
 func (l *Log) Get(ctx context.Context, id string) (*trace.Record, error) {
-	var doc string
+	var doc []byte
 	err := l.st.DB.QueryRowContext(ctx, l.st.Rebind(`SELECT doc FROM requests WHERE id = ?`), id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		doc, err = l.getFromBlocks(ctx, id)
 	}
 	if err != nil {
 		return nil, err
 	}
 	var r trace.Record
-	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, fmt.Errorf("decoding record %s: %w", id, err)
 	}
 	return &r, nil
@@ -313,27 +317,5 @@ func (l *Log) Get(ctx context.Context, id string) (*trace.Record, error) {
 
 // Recent returns the newest records, newest first.
 func (l *Log) Recent(ctx context.Context, limit int, since time.Time) ([]*trace.Record, error) {
-	rows, err := l.st.DB.QueryContext(ctx, l.st.Rebind(`SELECT doc FROM requests WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?`), since.UnixMicro(), limit)
-	if err != nil {
-		return nil, err
-	}
-	return scanDocs(rows)
-}
-
-// scanDocs decodes rows of one doc column into records, and closes rows.
-func scanDocs(rows *sql.Rows) ([]*trace.Record, error) {
-	defer rows.Close()
-	out := []*trace.Record{}
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		var r trace.Record
-		if err := json.Unmarshal([]byte(doc), &r); err != nil {
-			return nil, err
-		}
-		out = append(out, &r)
-	}
-	return out, rows.Err()
+	return l.search(ctx, Filter{Since: since}, limit)
 }

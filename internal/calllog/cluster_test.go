@@ -48,12 +48,8 @@ func TestPostgresSeveralNodes(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	var rows int
-	if err := st.DB.QueryRow(`SELECT COUNT(*) FROM requests`).Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
-	if rows != nodes*batches*per {
-		t.Errorf("%d request rows, want %d (ids collided?)", rows, nodes*batches*per)
+	if rows := recordCount(t, st); rows != nodes*batches*per {
+		t.Errorf("%d records, want %d", rows, nodes*batches*per)
 	}
 	s, err := New(st).Stats(context.Background(), StatsQuery{From: now.Add(-time.Minute), To: now.Add(time.Minute)})
 	if err != nil {

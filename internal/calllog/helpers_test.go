@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"pinpoint/internal/ids"
 	"pinpoint/internal/store"
 	"pinpoint/internal/trace"
 )
@@ -60,13 +62,19 @@ func openPostgres(t testing.TB) *store.Store {
 	return st
 }
 
-var idSeq int
+var idSeq atomic.Int64
 
-// rec makes a record at t.
+// foreignID is an id without a time in it, as a trusted client's
+// X-Request-Id may be: such records get rows, not block entries.
+func foreignID(t time.Time) string {
+	n := idSeq.Add(1)
+	return t.Format("20060102150405.000000") + "-" + hex.EncodeToString([]byte{byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// rec makes a record at t, with an id made at t as the gateway does.
 func rec(t time.Time, route string, status int, layer, code, consumer, client string) *trace.Record {
-	idSeq++
 	r := &trace.Record{
-		ID:   t.Format("20060102150405.000000") + "-" + hex.EncodeToString([]byte{byte(idSeq >> 16), byte(idSeq >> 8), byte(idSeq)}),
+		ID:   ids.At(t),
 		Time: t, Method: "POST", Host: "api.test", Path: "/" + route, RouteID: route, Client: client,
 		Status: status, Micros: 1500, BytesIn: 10, BytesOut: 20, Consumer: consumer, Layer: layer, Code: code,
 		Steps: []trace.Step{{Layer: "route", Outcome: "allow"}},
@@ -83,4 +91,17 @@ func shadowRec(t time.Time, route, consumer, layer, code, rule string) *trace.Re
 	r.ShadowHit = true
 	r.Steps = append(r.Steps, trace.Step{Layer: layer, Outcome: "shadow_deny", Code: code, Rule: rule, Mode: "shadow"})
 	return r
+}
+
+// recordCount is how many records the store holds, in rows and blocks.
+func recordCount(t testing.TB, st *store.Store) int {
+	t.Helper()
+	var rows, blocked int
+	if err := st.DB.QueryRow(`SELECT COUNT(*) FROM requests`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DB.QueryRow(`SELECT COALESCE(SUM(n), 0) FROM request_blocks`).Scan(&blocked); err != nil {
+		t.Fatal(err)
+	}
+	return rows + blocked
 }

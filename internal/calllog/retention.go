@@ -119,6 +119,9 @@ func (l *Log) deleteRequestsBefore(ctx context.Context, cut int64) error {
 			break
 		}
 	}
+	if err := l.deleteBlocksBefore(ctx, cut); err != nil {
+		return err
+	}
 	if _, err := l.st.DB.ExecContext(ctx, l.st.Rebind(`DELETE FROM shadow_hits WHERE ts < ?`), cut); err != nil {
 		return fmt.Errorf("pruning shadow hits: %w", err)
 	}
@@ -173,6 +176,11 @@ func (l *Log) PruneSize(ctx context.Context) error {
 		if err := l.st.DB.QueryRowContext(ctx, `SELECT MIN(ts), MAX(ts) FROM requests`).Scan(&oldest, &newest); err != nil {
 			return err
 		}
+		bOld, bNew, err := l.blockTimes(ctx)
+		if err != nil {
+			return err
+		}
+		oldest, newest = minPtr(oldest, bOld), maxPtr(newest, bNew)
 		if oldest == nil {
 			return nil // nothing raw left to cut; rollups are pruned by age.
 		}
@@ -185,4 +193,18 @@ func (l *Log) PruneSize(ctx context.Context) error {
 		high = target // after the first cut, go all the way to the target.
 	}
 	return nil
+}
+
+func minPtr(a, b *int64) *int64 {
+	if a == nil || (b != nil && *b < *a) {
+		return b
+	}
+	return a
+}
+
+func maxPtr(a, b *int64) *int64 {
+	if a == nil || (b != nil && *b > *a) {
+		return b
+	}
+	return a
 }

@@ -2,6 +2,8 @@ package calllog
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -23,13 +25,16 @@ func TestRetentionBySize(t *testing.T) {
 	l.SetRetention(Retention{MaxSize: limit})
 	ctx := context.Background()
 	start := time.Now().Add(-time.Hour)
-	pad := strings.Repeat("x", 400) // a realistic record is ~1 KB of JSON.
+	// A realistic record is ~1 KB of JSON; blocks are compressed, so the
+	// padding is random to keep each record's stored size near that.
+	pad := make([]byte, 200)
 	var last *trace.Record
 	for b := range 60 {
 		batch := make([]*trace.Record, 0, 100)
 		for i := range 100 {
 			r := rec(start.Add(time.Duration(b*100+i)*time.Millisecond), "orders", 200, "", "", "acme", "192.0.2.1")
-			r.Path = "/orders/" + pad
+			_, _ = rand.Read(pad)
+			r.Path = "/orders/" + hex.EncodeToString(pad)
 			batch = append(batch, r)
 			last = r
 		}

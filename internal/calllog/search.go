@@ -2,6 +2,7 @@ package calllog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -51,6 +52,21 @@ func ParseStatus(s string) (lo, hi int, err error) {
 // Search returns the records that match f, newest first (oldest first
 // with f.Oldest).
 func (l *Log) Search(ctx context.Context, f Filter) ([]*trace.Record, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	return l.search(ctx, f, min(limit, MaxSearch))
+}
+
+// search merges matches from the requests table (records with foreign
+// ids) and from blocks, and decodes the best limit of them.
+func (l *Log) search(ctx context.Context, f Filter, limit int) ([]*trace.Record, error) {
+	m, err := newMatcher(f)
+	if err != nil {
+		return nil, err
+	}
+	f.Limit = limit
 	q, args, err := searchQuery(f)
 	if err != nil {
 		return nil, err
@@ -59,7 +75,31 @@ func (l *Log) Search(ctx context.Context, f Filter) ([]*trace.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scanDocs(rows)
+	var cands []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.ts, &c.id, &c.doc); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if cands, err = l.searchBlocks(ctx, m, limit, cands); err != nil {
+		return nil, err
+	}
+	out := make([]*trace.Record, 0, len(cands))
+	for _, c := range cands {
+		var r trace.Record
+		if err := json.Unmarshal(c.doc, &r); err != nil {
+			return nil, fmt.Errorf("decoding record %s: %w", c.id, err)
+		}
+		out = append(out, &r)
+	}
+	return out, nil
 }
 
 // searchQuery is the SQL (with ? placeholders) and arguments of a search.
@@ -109,7 +149,7 @@ func searchQuery(f Filter) (string, []any, error) {
 		limit = 50
 	}
 	limit = min(limit, MaxSearch)
-	q := "SELECT doc FROM requests"
+	q := "SELECT ts, id, doc FROM requests"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

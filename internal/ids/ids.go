@@ -67,3 +67,52 @@ func Valid(s string) bool {
 	}
 	return true
 }
+
+// decode maps an alphabet byte to its value, or 0xff.
+var decode = func() (d [256]byte) {
+	for i := range d {
+		d[i] = 0xff
+	}
+	for i := 0; i < len(alphabet); i++ {
+		d[alphabet[i]] = byte(i)
+	}
+	return d
+}()
+
+// TimeOf is the millisecond an id made by New or At carries. ok is false
+// for anything else (an id a trusted client sent in X-Request-Id, say),
+// which has no time the call log can rely on.
+func TimeOf(id string) (t time.Time, ok bool) {
+	if len(id) != 26 {
+		return time.Time{}, false
+	}
+	var ms uint64
+	for i := 0; i < len(id); i++ {
+		v := decode[id[i]]
+		if v == 0xff {
+			return time.Time{}, false
+		}
+		if i < 10 {
+			ms = ms<<5 | uint64(v)
+		}
+	}
+	if ms >= 1<<48 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(ms)), true
+}
+
+// Floor is the smallest id of millisecond t: every id At(t') with t' ≥ t
+// sorts at or after it, every id with t' < t before it.
+func Floor(t time.Time) string {
+	var buf [26]byte
+	ms := uint64(max(t.UnixMilli(), 0))
+	for i := 9; i >= 0; i-- {
+		buf[i] = alphabet[ms&31]
+		ms >>= 5
+	}
+	for i := 10; i < 26; i++ {
+		buf[i] = '0'
+	}
+	return string(buf[:])
+}

@@ -46,3 +46,21 @@ func BenchmarkNew(b *testing.B) {
 		_ = New()
 	}
 }
+
+func TestTimeOfAndFloor(t *testing.T) {
+	t.Parallel()
+	at := time.UnixMilli(1764000000123)
+	id := At(at)
+	got, ok := TimeOf(id)
+	if !ok || !got.Equal(at) {
+		t.Fatalf("TimeOf(%q) = %v, %v; want %v", id, got, ok, at)
+	}
+	if f := Floor(at); !(f <= id) || !(Floor(at.Add(time.Millisecond)) > id) || !(Floor(at.Add(-time.Millisecond)) < f) {
+		t.Errorf("Floor does not bound %q: %q", id, f)
+	}
+	for _, bad := range []string{"", "req-123", "01M88GCP1P7VZ2T8R003WMEQWC", "01m88gcp1p7vz2t8r003wmeqw", "zzzzzzzzzzzzzzzzzzzzzzzzzz", "01m88gcp1p7vz2t8r003wmeqwu"} {
+		if _, ok := TimeOf(bad); ok {
+			t.Errorf("TimeOf(%q) ok; want not ok", bad)
+		}
+	}
+}
