@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -92,10 +91,22 @@ type blockRow struct {
 	body           []byte
 }
 
-// blockBufs are the scratch buffers one block encoding needs.
+// blockBufs are the scratch buffers one block encoding needs. The Log
+// keeps one set: a sync.Pool would be emptied by every GC cycle, and the
+// buffers (hundreds of KB) would be allocated again for most batches.
 type blockBufs struct{ raw, body, doc []byte }
 
-var bufPool = sync.Pool{New: func() any { return &blockBufs{} }}
+// maxKeptBuf is the largest scratch buffer kept between batches; one
+// unusually large batch does not pin its memory.
+const maxKeptBuf = 8 << 20
+
+func (b *blockBufs) trim() {
+	for _, p := range []*[]byte{&b.raw, &b.body, &b.doc} {
+		if cap(*p) > maxKeptBuf {
+			*p = nil
+		}
+	}
+}
 
 // splitBatch separates records with time-carrying ids (sorted by id and
 // cut into spans of at most blockSpan) from those that need a row.
@@ -288,8 +299,10 @@ func (l *Log) writeBlocks(ctx context.Context, tx *sql.Tx, recs []*trace.Record)
 	if len(spans) == 0 {
 		return rows, nil
 	}
-	bufs := bufPool.Get().(*blockBufs)
-	defer bufPool.Put(bufs)
+	l.bufMu.Lock()
+	defer l.bufMu.Unlock()
+	bufs := &l.bufs
+	defer bufs.trim()
 	q := l.st.Rebind(`INSERT INTO request_blocks (id_min, id_max, ts_min, ts_max, n, denied, shadow, codes, routes, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	for _, span := range spans {
 		b, err := encodeBlock(bufs, span)

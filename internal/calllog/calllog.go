@@ -52,6 +52,10 @@ CREATE INDEX IF NOT EXISTS requests_code_ts ON requests (code, ts)`})
 type Log struct {
 	st *store.Store
 
+	// bufMu guards bufs, the block encoder's scratch buffers.
+	bufMu sync.Mutex
+	bufs  blockBufs
+
 	// pruning state; see retention.go.
 	mu        sync.Mutex
 	ret       Retention

@@ -57,33 +57,68 @@ type clientKey struct {
 }
 
 // aggregate folds a batch into rollup rows, so one batch of 512 records
-// costs a few dozen upserts rather than 512 per tier.
+// costs a few dozen upserts rather than 512 per tier. Records are folded
+// into minute rows (and hour rows for clients), and the coarser tiers are
+// folded from those: one map operation per record instead of one per
+// tier, and none when a record has the same key as the one before it,
+// the usual case under load.
 func aggregate(recs []*trace.Record) (map[rollKey]*rollVal, map[clientKey]int64) {
 	rows := make(map[rollKey]*rollVal, 64)
 	clients := map[clientKey]int64{}
+	var last *rollVal
+	var lastKey rollKey
 	for _, r := range recs {
 		if r.DryRun {
 			continue // a simulation is not traffic.
 		}
-		for _, t := range tiers {
-			b := t.Bucket(r.Time)
-			k := rollKey{t.Name, b, r.RouteID, r.Status, r.Layer, r.Code, r.Consumer}
-			v := rows[k]
-			if v == nil {
+		k := rollKey{Minute.Name, Minute.Bucket(r.Time), r.RouteID, r.Status, r.Layer, r.Code, r.Consumer}
+		v := last
+		if v == nil || k != lastKey {
+			if v = rows[k]; v == nil {
 				v = &rollVal{}
 				rows[k] = v
 			}
-			v.n++
-			if r.ShadowHit {
-				v.shadow++
+			last, lastKey = v, k
+		}
+		v.n++
+		if r.ShadowHit {
+			v.shadow++
+		}
+		v.sumUS += r.Micros
+		v.maxUS = max(v.maxUS, r.Micros)
+		v.in += r.BytesIn
+		v.out += r.BytesOut
+		if r.Status >= 400 && r.Client != "" {
+			clients[clientKey{Hour.Name, Hour.Bucket(r.Time), r.Client, r.Code}]++
+		}
+	}
+	minutes := make([]rollKey, 0, len(rows))
+	for k := range rows {
+		minutes = append(minutes, k)
+	}
+	for _, t := range tiers[1:] {
+		for _, mk := range minutes {
+			v := rows[mk]
+			k := mk
+			k.res, k.bucket = t.Name, t.Bucket(time.Unix(mk.bucket, 0))
+			w := rows[k]
+			if w == nil {
+				w = &rollVal{}
+				rows[k] = w
 			}
-			v.sumUS += r.Micros
-			v.maxUS = max(v.maxUS, r.Micros)
-			v.in += r.BytesIn
-			v.out += r.BytesOut
-			if r.Status >= 400 && t != Minute && r.Client != "" {
-				clients[clientKey{t.Name, b, r.Client, r.Code}]++
-			}
+			w.n += v.n
+			w.shadow += v.shadow
+			w.sumUS += v.sumUS
+			w.maxUS = max(w.maxUS, v.maxUS)
+			w.in += v.in
+			w.out += v.out
+		}
+	}
+	// Client counts are kept per hour and day only (see migration 2).
+	for k, n := range clients {
+		if k.res == Hour.Name {
+			k.res, k.bucket = Day.Name, Day.Bucket(time.Unix(k.bucket, 0))
+			clients[k] += n
 		}
 	}
 	return rows, clients

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -48,7 +49,9 @@ func Write(w http.ResponseWriter, r *http.Request, v Verdict, requestID string, 
 	if r != nil && r.URL != nil {
 		instance = r.URL.Path
 	}
-	body := make([]byte, 0, 1024)
+	bp := bodyPool.Get().(*[]byte)
+	defer bodyPool.Put(bp)
+	body := (*bp)[:0]
 	switch {
 	case format == OpenAI:
 		setHeader(h, hv[4:5:5], "Content-Type", "application/json")
@@ -65,7 +68,14 @@ func Write(w http.ResponseWriter, r *http.Request, v Verdict, requestID string, 
 	if r == nil || r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+	if cap(body) <= 16<<10 {
+		*bp = body
+	}
 }
+
+// bodyPool holds denial body buffers: a ResponseWriter copies what it is
+// given, so the buffer is free again when Write returns.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // setHeader sets a canonical header name to the one-element slice val
 // holding v (http.Header.Set, minus canonicalizing and allocating).
