@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -162,7 +163,7 @@ func encodeBlock(bufs *blockBufs, recs []*trace.Record) (blockRow, error) {
 			b.shadow++
 		}
 		routes = addDistinct(routes, r.RouteID)
-		if doc, err = appendDoc(doc[:0], r); err != nil {
+		if doc, err = appendRecord(doc[:0], r); err != nil {
 			return b, fmt.Errorf("encoding record %s: %w", r.ID, err)
 		}
 		raw = appendEntry(raw, r, ts, doc)
@@ -317,7 +318,7 @@ func (l *Log) writeBlocks(ctx context.Context, tx *sql.Tx, recs []*trace.Record)
 }
 
 // getFromBlocks finds id in the blocks that can hold it.
-func (l *Log) getFromBlocks(ctx context.Context, id string) ([]byte, error) {
+func (l *Log) getFromBlocks(ctx context.Context, id string) (*trace.Record, error) {
 	t, ok := ids.TimeOf(id)
 	if !ok {
 		return nil, ErrNotFound
@@ -345,7 +346,7 @@ func (l *Log) getFromBlocks(ctx context.Context, id string) ([]byte, error) {
 			return nil, err
 		}
 		if doc != nil {
-			return doc, nil
+			return decodeRecord(doc)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -354,11 +355,24 @@ func (l *Log) getFromBlocks(ctx context.Context, id string) ([]byte, error) {
 	return nil, ErrNotFound
 }
 
-// A candidate is a search match not yet decoded.
+// A candidate is a search match not yet decoded: a row's JSON document,
+// or a block entry's record encoding (bin).
 type candidate struct {
 	ts  int64
 	id  string
 	doc []byte
+	bin bool
+}
+
+func (c *candidate) decode() (*trace.Record, error) {
+	if c.bin {
+		return decodeRecord(c.doc)
+	}
+	var r trace.Record
+	if err := json.Unmarshal(c.doc, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // matcher is a Filter ready to test block entries.
@@ -487,7 +501,7 @@ func (l *Log) searchBlocks(ctx context.Context, m *matcher, limit int, cands []c
 		found := false
 		if err := forEachEntry(body, func(e *entry) bool {
 			if m.match(e) {
-				cands = append(cands, candidate{ts: e.ts, id: string(e.id), doc: e.doc})
+				cands = append(cands, candidate{ts: e.ts, id: string(e.id), doc: e.doc, bin: true})
 				found = true
 			}
 			return true

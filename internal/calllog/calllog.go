@@ -307,7 +307,7 @@ func (l *Log) Get(ctx context.Context, id string) (*trace.Record, error) {
 	var doc []byte
 	err := l.st.DB.QueryRowContext(ctx, l.st.Rebind(`SELECT doc FROM requests WHERE id = ?`), id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		doc, err = l.getFromBlocks(ctx, id)
+		return l.getFromBlocks(ctx, id)
 	}
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package calllog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -93,11 +92,11 @@ func (l *Log) search(ctx context.Context, f Filter, limit int) ([]*trace.Record,
 	}
 	out := make([]*trace.Record, 0, len(cands))
 	for _, c := range cands {
-		var r trace.Record
-		if err := json.Unmarshal(c.doc, &r); err != nil {
+		r, err := c.decode()
+		if err != nil {
 			return nil, fmt.Errorf("decoding record %s: %w", c.id, err)
 		}
-		out = append(out, &r)
+		out = append(out, r)
 	}
 	return out, nil
 }
