@@ -33,6 +33,9 @@ type Layer struct {
 	types   map[string]bool
 	list    string
 	json    bool
+	// acceptPost is the 415's Accept-Post header, built once: verdicts
+	// share it read-only.
+	acceptPost http.Header
 }
 
 var _ pipeline.Layer = (*Layer)(nil)
@@ -62,6 +65,7 @@ func New(b *pipeline.Build, node *yaml.Node) (pipeline.Layer, error) {
 		l.types = map[string]bool{"application/json": true}
 		l.list = "application/json"
 	}
+	l.acceptPost = http.Header{"Accept-Post": {l.list}}
 	return l, nil
 }
 
@@ -86,15 +90,17 @@ func (l *Layer) Evaluate(_ context.Context, r *pipeline.Request) verdict.Verdict
 	}
 	if l.types != nil {
 		ct := hr.Header.Get("Content-Type")
-		mt, _, err := mime.ParseMediaType(ct)
-		if ct == "" || err != nil || !l.types[mt] {
+		mt, ok := mediaType(ct)
+		if !ok || !l.types[mt] {
 			seen := ct
 			if seen == "" {
 				seen = "none"
 			}
-			return verdict.Denied("unsupported_media_type", "content_types",
-				fmt.Sprintf("Content-Type %s is not accepted here; send one of: %s.", seen, l.list)).
-				With("content_type", ct).With("accepted", l.list).WithHeader("Accept-Post", l.list)
+			v := verdict.Denied("unsupported_media_type", "content_types",
+				"Content-Type "+seen+" is not accepted here; send one of: "+l.list+".").
+				With("content_type", ct).With("accepted", l.list)
+			v.Header = l.acceptPost
+			return v
 		}
 	}
 	// A body of unknown length must be read to enforce the limit; one of
@@ -181,4 +187,31 @@ func position(b []byte, off int64) (int, int) {
 		col--
 	}
 	return line, col
+}
+
+// mediaType is the media type of a Content-Type value, lower case and
+// without parameters. The common value, a bare lower-case type/subtype,
+// is returned as it is; anything else goes through mime.ParseMediaType,
+// which allocates.
+func mediaType(ct string) (string, bool) {
+	if ct == "" {
+		return "", false
+	}
+	slash := -1
+	for i := 0; i < len(ct); i++ {
+		c := ct[i]
+		switch {
+		case c == '/' && slash < 0 && i > 0 && i < len(ct)-1:
+			slash = i
+		case ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			mt, _, err := mime.ParseMediaType(ct)
+			return mt, err == nil
+		}
+	}
+	if slash < 0 {
+		mt, _, err := mime.ParseMediaType(ct)
+		return mt, err == nil
+	}
+	return ct, true
 }
