@@ -44,6 +44,21 @@ type Listener struct {
 	TLS  *TLS   `yaml:"tls"`
 	// H2C enables cleartext HTTP/2 (prior knowledge and Upgrade).
 	H2C bool `yaml:"h2c"`
+	// Engine is the HTTP server behind the listener: "builtin" (the
+	// default for plain HTTP/1.1: pinpoint's own, leaner server) or
+	// "stdlib" (Go's net/http: always used for TLS and h2c).
+	Engine string `yaml:"engine"`
+}
+
+// Listener engines.
+const (
+	EngineBuiltin = "builtin"
+	EngineStdlib  = "stdlib"
+)
+
+// UsesBuiltin reports whether the listener runs on the builtin server.
+func (l Listener) UsesBuiltin() bool {
+	return l.Engine == EngineBuiltin || (l.Engine == "" && l.TLS == nil && !l.H2C)
 }
 
 // TLS names certificate and key files.
@@ -310,6 +325,15 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 		if l.TLS != nil && (l.TLS.CertFile == "" || l.TLS.KeyFile == "") {
 			add(n, fmt.Sprintf("listeners[%d].tls", i), "cert_file and key_file are both required")
+		}
+		switch l.Engine {
+		case "", EngineStdlib:
+		case EngineBuiltin:
+			if l.TLS != nil || l.H2C {
+				add(n, fmt.Sprintf("listeners[%d].engine", i), "builtin serves plain HTTP/1.1; TLS and h2c listeners need engine: stdlib (or no engine)")
+			}
+		default:
+			add(n, fmt.Sprintf("listeners[%d].engine", i), "unknown engine %q (want builtin or stdlib)", l.Engine)
 		}
 	}
 	for _, p := range c.RequestID.TrustedSources {

@@ -48,6 +48,13 @@ routes: [{id: x, path: /a, upstream: a}, {id: x, path: /b, upstream: a}]
 		{"size retention on postgres", `
 store: {driver: postgres, dsn: "postgres://127.0.0.1/pp", retention: {max_size: 1GB}}
 `, []string{"line 2:", "store.retention.max_size", "SQLite store only", "retention.days"}},
+		{"builtin engine with TLS", `
+listeners:
+  - {addr: "127.0.0.1:8443", tls: {cert_file: c.pem, key_file: k.pem}, engine: builtin}
+`, []string{"line 3:", "listeners[0].engine", "plain HTTP/1.1", "engine: stdlib"}},
+		{"unknown engine", `
+listeners: [{addr: "127.0.0.1:8080", engine: nginx}]
+`, []string{"line 2:", "listeners[0].engine", `unknown engine "nginx"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -107,4 +114,23 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = ParseWithEnv(data, func(string) (string, bool) { return "v", true })
 	})
+}
+
+func TestListenerEngine(t *testing.T) {
+	t.Parallel()
+	tls := &TLS{CertFile: "c", KeyFile: "k"}
+	for _, c := range []struct {
+		l    Listener
+		want bool
+	}{
+		{Listener{Addr: "a"}, true},
+		{Listener{Addr: "a", Engine: EngineStdlib}, false},
+		{Listener{Addr: "a", TLS: tls}, false},
+		{Listener{Addr: "a", H2C: true}, false},
+		{Listener{Addr: "a", Engine: EngineBuiltin}, true},
+	} {
+		if got := c.l.UsesBuiltin(); got != c.want {
+			t.Errorf("%+v: UsesBuiltin %v, want %v", c.l, got, c.want)
+		}
+	}
 }

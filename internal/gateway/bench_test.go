@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -152,10 +152,14 @@ func benchServe(b *testing.B, path string, want int) {
 	g, _, w := benchGateway(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	u := &url.URL{Path: path}
 	for i := 0; i < b.N; i++ {
-		r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(benchBody))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("User-Agent", "wrk")
+		// Built by hand as a server would hand it over: httptest's
+		// parser would otherwise be most of what is measured.
+		r := &http.Request{Method: http.MethodPost, URL: u, RequestURI: path, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/json"}, "User-Agent": {"wrk"}}, Host: "example.com",
+			Body: io.NopCloser(bytes.NewReader(benchBody)), ContentLength: int64(len(benchBody)), RemoteAddr: "192.0.2.1:1234"}
+		r = r.WithContext(context.Background())
 		dw := &discardWriter{h: http.Header{}}
 		g.ServeHTTP(dw, r)
 		if dw.status != want {
