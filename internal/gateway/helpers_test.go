@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"pinpoint/internal/config"
+	"pinpoint/internal/h1server"
 	_ "pinpoint/internal/layer/request"
 	"pinpoint/internal/pipeline"
 	"pinpoint/internal/trace"
@@ -43,7 +45,7 @@ func (m *memSink) byID(id string) *trace.Record {
 
 type testGW struct {
 	g      *Gateway
-	srv    *httptest.Server
+	srv    testServer
 	sink   *memSink
 	writer *trace.Writer
 }
@@ -65,14 +67,24 @@ func newTestGateway(t *testing.T, yamlText string, upstream string) *testGW {
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}
-	srv := httptest.NewServer(g)
+	// The gateway is served the way plain listeners serve it in
+	// production: by the builtin HTTP/1.1 server.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &h1server.Server{Handler: g, ErrorLog: quietLogger()}
+	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() {
-		srv.Close()
+		_ = hs.Close()
 		w.Close()
 		g.Close()
 	})
-	return &testGW{g: g, srv: srv, sink: sink, writer: w}
+	return &testGW{g: g, srv: testServer{URL: "http://" + ln.Addr().String()}, sink: sink, writer: w}
 }
+
+// testServer is where a test gateway listens.
+type testServer struct{ URL string }
 
 func (tg *testGW) record(t *testing.T, id string) *trace.Record {
 	t.Helper()

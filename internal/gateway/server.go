@@ -11,11 +11,19 @@ import (
 	"time"
 
 	"pinpoint/internal/config"
+	"pinpoint/internal/h1server"
 )
+
+// httpServer is what a listener runs: Go's net/http server or the builtin
+// HTTP/1.1 server (package h1server).
+type httpServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
 
 // Server runs the gateway's listeners.
 type Server struct {
-	servers   []*http.Server
+	servers   []httpServer
 	listeners []net.Listener
 	logger    *slog.Logger
 	grace     time.Duration
@@ -30,6 +38,24 @@ func Listen(cfg *config.Config, h http.Handler, logger *slog.Logger) (*Server, e
 	}
 	sc := cfg.Server
 	for i, l := range cfg.Listeners {
+		if l.UsesBuiltin() {
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				s.closeListeners()
+				return nil, fmt.Errorf("listeners[%d]: %w", i, err)
+			}
+			s.servers = append(s.servers, &h1server.Server{
+				Handler:           h,
+				ReadHeaderTimeout: orDefault(sc.ReadHeaderTimeout, 10*time.Second),
+				ReadTimeout:       sc.ReadTimeout,
+				WriteTimeout:      sc.WriteTimeout,
+				IdleTimeout:       orDefault(sc.IdleTimeout, 120*time.Second),
+				MaxHeaderBytes:    maxHeaderBytes(sc),
+				ErrorLog:          logger,
+			})
+			s.listeners = append(s.listeners, ln)
+			continue
+		}
 		srv := &http.Server{
 			Handler: h,
 			// Slow-header clients cannot hold a connection forever.
@@ -37,11 +63,8 @@ func Listen(cfg *config.Config, h http.Handler, logger *slog.Logger) (*Server, e
 			ReadTimeout:       sc.ReadTimeout,
 			WriteTimeout:      sc.WriteTimeout,
 			IdleTimeout:       orDefault(sc.IdleTimeout, 120*time.Second),
-			MaxHeaderBytes:    int(sc.MaxHeaderBytes),
+			MaxHeaderBytes:    maxHeaderBytes(sc),
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		}
-		if srv.MaxHeaderBytes == 0 {
-			srv.MaxHeaderBytes = 64 << 10
 		}
 		var protos http.Protocols
 		protos.SetHTTP1(true)
@@ -72,6 +95,13 @@ func Listen(cfg *config.Config, h http.Handler, logger *slog.Logger) (*Server, e
 	return s, nil
 }
 
+func maxHeaderBytes(sc config.Server) int {
+	if sc.MaxHeaderBytes > 0 {
+		return int(sc.MaxHeaderBytes)
+	}
+	return 64 << 10
+}
+
 func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {
 		return d
@@ -100,7 +130,7 @@ func (s *Server) Addrs() []string {
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, len(s.servers))
 	for i, srv := range s.servers {
-		go func(srv *http.Server, ln net.Listener) {
+		go func(srv httpServer, ln net.Listener) {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
