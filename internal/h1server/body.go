@@ -17,6 +17,7 @@ var (
 	errChunkSize      = errors.New("h1server: invalid chunk size")
 	errChunkOverhead  = errors.New("h1server: chunked encoding contains too much non-data")
 	errTrailerTooLong = errors.New("h1server: trailer too long")
+	errTrailerBareLF  = errors.New("h1server: trailer line ends with bare LF")
 	errBodyHijacked   = errors.New("h1server: request body read after the connection was hijacked")
 )
 
@@ -231,7 +232,11 @@ func (b *body) readTrailer() error {
 	}
 	// As net/http, the trailer must fit the read buffer.
 	for {
-		if end := blankLineEnd(c.rbuf[c.rpos:c.rend]); end >= 0 {
+		end, err := trailerEnd(c.rbuf[c.rpos:c.rend])
+		if err != nil {
+			return err
+		}
+		if end >= 0 {
 			block := string(c.rbuf[c.rpos : c.rpos+end])
 			c.rpos += end
 			return b.parseTrailer(block)
@@ -273,18 +278,25 @@ func (b *body) parseTrailer(block string) error {
 	return io.EOF
 }
 
-// blankLineEnd returns the offset just past the first empty line in b,
-// or -1.
-func blankLineEnd(b []byte) int {
+// trailerEnd returns the offset just past the empty line that ends the
+// trailer section in b, or -1 if it is not all there yet. Every line
+// must end in CRLF, as chunk lines must: were a bare LF to end the
+// section, "0\r\n\nGET /x ..." would end the body for this server while
+// a front proxy that skips trailers up to a CRLF CRLF (or reads "\n" as
+// no line end) takes the next request for part of this one.
+func trailerEnd(b []byte) (int, error) {
 	i := 0
 	for {
 		nl := bytes.IndexByte(b[i:], '\n')
 		if nl < 0 {
-			return -1
+			return -1, nil
 		}
 		nl += i
-		if nl == i || nl == i+1 && b[i] == '\r' {
-			return nl + 1
+		if nl == i || b[nl-1] != '\r' {
+			return 0, errTrailerBareLF
+		}
+		if nl == i+1 {
+			return nl + 1, nil
 		}
 		i = nl + 1
 	}

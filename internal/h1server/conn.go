@@ -79,9 +79,11 @@ type conn struct {
 	rend int
 	wbuf []byte // output not yet written to rwc
 
-	// scanPos and scanLines let the header scan resume where it stopped
-	// when more bytes arrive.
+	// scanPos, scanSeen and scanLines let the header scan resume where
+	// it stopped when more bytes arrive: scanPos is the start of the
+	// incomplete line, scanSeen how far it is known to hold no LF.
 	scanPos   int
+	scanSeen  int
 	scanLines int
 
 	// readDL and writeDL mirror the deadlines set on rwc, so that a
@@ -129,7 +131,6 @@ func newConn(s *Server, rwc net.Conn, base context.Context) *conn {
 	c.acceptedUnix = c.acceptedAt.Unix()
 	c.state.Store(stateNew)
 	c.res.c = c
-	c.res.header = make(http.Header)
 	c.watch.c = c
 	return c
 }
@@ -333,16 +334,25 @@ func (c *conn) serveOne() (keep, linger bool) {
 	} else {
 		h = c.srv.handler()
 	}
-	panicked := c.runHandler(h, res, req)
+	rw := &c.ex.rw
+	rw.res = res
+	panicked := c.runHandler(h, rw, req)
+	rw.end() // from now on the handler's ResponseWriter fails
 	rc.cancel()
 	if stopParent != nil {
 		stopParent()
 	}
 	c.watch.stop()
-	if c.hijacked.Load() {
-		return false, false
-	}
-	if panicked {
+	if c.hijacked.Load() || panicked {
+		// The body is not drained on these paths: close it so that a
+		// goroutine of the handler still reading it fails instead of
+		// reading a buffer the connection is about to give back.
+		if c.reqBody != nil {
+			_ = c.reqBody.Close()
+		}
+		if c.hijacked.Load() {
+			return false, false
+		}
 		res.abort()
 		return false, true
 	}
@@ -354,7 +364,7 @@ func (c *conn) serveOne() (keep, linger bool) {
 	keep, linger = res.reusable()
 	// Keep nothing of the request alive while the connection idles.
 	c.reqCtx, c.reqBody, c.ex = nil, nil, nil
-	clear(res.header)
+	res.header = nil // the handler may still hold it: the next request gets its own
 	c.lastPOST = req.Method == "POST"
 	if keep && c.srv.shuttingDown() {
 		keep = false
@@ -363,12 +373,12 @@ func (c *conn) serveOne() (keep, linger bool) {
 }
 
 // runHandler runs h and recovers a panic, which ends the connection.
-func (c *conn) runHandler(h http.Handler, w *response, r *http.Request) (panicked bool) {
+func (c *conn) runHandler(h http.Handler, w *responseHandle, r *http.Request) (panicked bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			panicked = true
 			if p != http.ErrAbortHandler {
-				w.panicValue = p
+				c.res.panicValue = p
 				c.srv.logger().Error("h1server: panic serving request",
 					"remote", c.remoteAddr, "method", r.Method, "path", r.URL.Path,
 					"panic", p, "stack", stack())
@@ -538,6 +548,7 @@ func (c *conn) fill() error {
 	if c.rend == len(c.rbuf) {
 		n := copy(c.rbuf, c.rbuf[c.rpos:c.rend])
 		c.scanPos -= c.rpos
+		c.scanSeen -= c.rpos
 		c.rpos, c.rend = 0, n
 	}
 	if c.rend == len(c.rbuf) {

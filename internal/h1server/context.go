@@ -17,6 +17,7 @@ import (
 type requestContext struct {
 	parent    context.Context
 	cancelled atomic.Bool
+	err       error        // set before cancelled: the parent's error, or context.Canceled
 	done      atomic.Value // chan struct{}, created lazily
 	mu        sync.Mutex   // guards the creation of done, and funcs
 	funcs     []*afterFunc
@@ -52,7 +53,7 @@ func (c *requestContext) Done() <-chan struct{} {
 
 func (c *requestContext) Err() error {
 	if c.cancelled.Load() {
-		return context.Canceled
+		return c.err
 	}
 	return nil
 }
@@ -90,6 +91,12 @@ func (c *requestContext) cancel() {
 	if c.cancelled.Load() {
 		c.mu.Unlock()
 		return
+	}
+	// Like a context.WithCancel child: ended by its parent, it reports
+	// the parent's error (context.DeadlineExceeded, say).
+	c.err = c.parent.Err()
+	if c.err == nil {
+		c.err = context.Canceled
 	}
 	c.cancelled.Store(true)
 	if d, _ := c.done.Load().(chan struct{}); d != nil {

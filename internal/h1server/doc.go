@@ -22,21 +22,24 @@
 // One goroutine per connection reads a request, runs the handler on
 // itself and writes the answer; the connection's buffers (4 KB in, 4 KB
 // out, 2 KB of held-back body) come from a pool and serve every request
-// on it, as does the ResponseWriter. A request costs eight allocations,
-// three of them the handler's: the header block as one string that
-// every header value slices, the header map, one "exchange" holding the
-// URL, the body reader, the context and the values' backing array, and
-// the http.Request that WithContext copies.
+// on it, as does the response state behind the ResponseWriter. A request
+// costs ten allocations, three of them the handler's: the header block
+// as one string that every header value slices, the header map, one
+// "exchange" holding the URL, the body reader, the context, the
+// ResponseWriter handle and the values' backing array, the http.Request
+// that WithContext copies, and the response's header map (never reused:
+// a handler's goroutine may still hold the last one).
 //
 //   - Parsing is its own, and strict: the request line is checked as soon
 //     as it is complete, header names and values byte by byte as net/http
 //     does, keys canonicalised without a copy when already canonical.
 //     Framing follows net/http (one Content-Length value, duplicates only
 //     if equal; Transfer-Encoding exactly "chunked", else 501; chunk lines
-//     as strict as net/http's), and refuses three things net/http
+//     as strict as net/http's), and refuses four things net/http
 //     repairs or tolerates, as an API gateway should: obs-fold,
-//     Content-Length together with Transfer-Encoding, and
-//     Transfer-Encoding on HTTP/1.0. FuzzParseMatchesNetHTTP checks that,
+//     Content-Length together with Transfer-Encoding,
+//     Transfer-Encoding on HTTP/1.0, and a bare LF in a chunked body's
+//     trailer section. FuzzParseMatchesNetHTTP checks that,
 //     these aside, it accepts and refuses what net/http's server does and
 //     yields the same Request fields.
 //   - Deadlines are set lazily: only when a read or write could block and
@@ -46,12 +49,15 @@
 //   - The response is net/http's (short bodies get a Content-Length and a
 //     sniffed Content-Type, longer ones are chunked on 1.1 and
 //     close-delimited on 1.0; HEAD, 1xx, 204 and 304 send no body; 1xx are
-//     sent at once; trailers, declared or with http.TrailerPrefix; Date,
-//     formatted once a second). WriteHeader writes the status line and the
-//     handler's ordinary fields straight to the output buffer, which is
-//     the snapshot net/http takes by cloning the header map; the fields
-//     the server may still change are kept aside until the header is
-//     completed.
+//     sent at once, and never to an HTTP/1.0 client, which would take one
+//     for the final answer; trailers, declared or with
+//     http.TrailerPrefix; Date, formatted once a second). WriteHeader
+//     writes the status line and the handler's ordinary fields straight
+//     to the output buffer, which is the snapshot net/http takes by
+//     cloning the header map; the fields the server may still change are
+//     kept aside until the header is completed. The Content-Length
+//     written is the one the framing uses, once; Content-Length or
+//     Transfer-Encoding keys set in another case are dropped.
 //   - The request context is cancelled when the handler returns, when a
 //     read or write of the connection fails, and when the client goes
 //     away while the handler runs. For the last, net/http keeps a
@@ -79,8 +85,13 @@
 // bufio.Reader holds what was read past the request) and what
 // http.NewResponseController looks for: FlushError, SetReadDeadline,
 // SetWriteDeadline and EnableFullDuplex. Like net/http's, it and the
-// request body must not be used once the handler has returned; here the
-// same value serves the connection's next request.
+// request body must not be used once the handler has returned. Since
+// the response state serves the connection's next request (perhaps
+// another user's, behind a proxy), the handler gets a per-request handle
+// that fails from its return on, under a lock so that a late call from
+// another goroutine cannot slip past; the body is closed on every path
+// (reads fail with http.ErrBodyReadAfterClose) before the connection
+// reuses or gives back its buffer.
 //
 // # What it does not do
 //

@@ -40,7 +40,8 @@ type exchange struct {
 	ctx  requestContext
 	url  url.URL
 	body body
-	vals [8]string // backing for the first header values
+	rw   responseHandle // the handler's ResponseWriter
+	vals [8]string      // backing for the first header values
 }
 
 // reqInfo is what the server keeps of a request for answering it.
@@ -76,7 +77,7 @@ func (c *conn) readHeaderBlock() (int, *protoError) {
 			c.rpos++
 		}
 	}
-	c.scanPos, c.scanLines = c.rpos, 0
+	c.scanPos, c.scanSeen, c.scanLines = c.rpos, c.rpos, 0
 	headerPhase := false
 	for {
 		end, perr := c.scanHeader()
@@ -100,6 +101,7 @@ func (c *conn) readHeaderBlock() (int, *protoError) {
 			if c.rpos > 0 {
 				n := copy(c.rbuf, c.rbuf[c.rpos:c.rend])
 				c.scanPos -= c.rpos
+				c.scanSeen -= c.rpos
 				c.rpos, c.rend = 0, n
 			} else {
 				grown := make([]byte, min(2*len(c.rbuf), limit+readBufSize))
@@ -143,18 +145,22 @@ func (c *conn) headerReadError(err error) *protoError {
 }
 
 // scanHeader looks for the blank line ending the header in
-// rbuf[scanPos:rend], resuming where the last call stopped. The request
-// line is checked as soon as it is complete, so garbage is refused
-// without waiting for a header that never ends.
+// rbuf[scanPos:rend], resuming where the last call stopped: at the
+// start of the incomplete line, and searching for its end only in the
+// bytes that arrived since (a long line dripped in byte by byte must not
+// be searched again for every byte). The request line is checked as
+// soon as it is complete, so garbage is refused without waiting for a
+// header that never ends.
 func (c *conn) scanHeader() (int, *protoError) {
 	buf := c.rbuf[:c.rend]
 	i := c.scanPos
+	from := max(i, c.scanSeen)
 	for i < len(buf) {
-		nl := bytes.IndexByte(buf[i:], '\n')
+		nl := bytes.IndexByte(buf[from:], '\n')
 		if nl < 0 {
 			break
 		}
-		nl += i
+		nl += from
 		n := nl - i
 		if n > 0 && buf[nl-1] == '\r' {
 			n--
@@ -169,8 +175,9 @@ func (c *conn) scanHeader() (int, *protoError) {
 		}
 		c.scanLines++
 		i = nl + 1
+		from = i
 	}
-	c.scanPos = i
+	c.scanPos, c.scanSeen = i, len(buf)
 	return -1, nil
 }
 

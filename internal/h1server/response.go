@@ -17,9 +17,10 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// response is the http.ResponseWriter. One per connection, reset for
-// each request: like net/http's, it must not be used once the handler
-// has returned.
+// response is the state behind the http.ResponseWriter. One per
+// connection, reset for each request; handlers reach it only through
+// their request's responseHandle, which lets go of it when the handler
+// returns.
 //
 // Output flows as in net/http, minus its goroutines and copies: body
 // bytes wait in pending (bufferBeforeChunking) so that a short body gets
@@ -31,7 +32,7 @@ import (
 // change (framing, Connection, Content-Type) are kept aside until commit.
 type response struct {
 	c      *conn
-	header http.Header // the handler's; reused, cleared between requests
+	header http.Header // the handler's, made on demand, one per request
 
 	status      int
 	wroteHeader bool // WriteHeader happened (the header is decided)
@@ -69,10 +70,10 @@ var (
 
 func (r *response) reset(req *http.Request, info reqInfo) {
 	c := r.c
-	h := r.header
-	clear(h)
 	trailers := r.trailers[:0]
-	*r = response{c: c, header: h, info: info, trailers: trailers}
+	// The header map is the request's own (made by Header when asked
+	// for): a handler's goroutine may hold the last one.
+	*r = response{c: c, info: info, trailers: trailers}
 	r.contentLength = -1
 	r.isHEAD = req.Method == "HEAD"
 	r.pending = c.bufs.pending[:0]
@@ -81,7 +82,12 @@ func (r *response) reset(req *http.Request, info reqInfo) {
 	c.canContinue.Store(info.expectContinue)
 }
 
-func (r *response) Header() http.Header { return r.header }
+func (r *response) Header() http.Header {
+	if r.header == nil {
+		r.header = make(http.Header)
+	}
+	return r.header
+}
 
 func (r *response) WriteHeader(code int) {
 	if r.c.hijacked.Load() {
@@ -119,17 +125,25 @@ func (r *response) WriteHeader(code int) {
 // map is not cleared, the handler decides what follows).
 func (r *response) writeInformational(code int) {
 	c := r.c
+	if !r.info.is11 {
+		// RFC 9110 15.2: never to an HTTP/1.0 client, which would
+		// take it for the final answer and the real one for the next
+		// request's (a reverse proxy relays an upstream's 103).
+		return
+	}
 	if r.info.expectContinue {
 		c.continueMu.Lock()
 		defer c.continueMu.Unlock()
 	}
 	c.wbuf = appendStatusLine(c.wbuf, r.info.is11, code)
 	c.wbuf = r.appendFields(c.wbuf, r.sortedKeys(func(k string) bool {
-		return k != "Content-Length" && k != "Transfer-Encoding"
+		return k != "Content-Length" && k != "Transfer-Encoding" && !isFramingAlias(k)
 	}))
 	c.wbuf = append(c.wbuf, "\r\n"...)
 	_ = c.flush()
+	// Nothing of the final answer is out yet: a panic still gets a 500.
 	r.start = len(c.wbuf)
+	r.flushed = false
 }
 
 // takeHeader writes the status line and the handler's ordinary fields
@@ -169,11 +183,30 @@ func (r *response) takeHeader() {
 			r.anyTrailer = true
 			continue
 		}
+		if isFramingAlias(k) {
+			r.logMisuse("non-canonical " + k + " field dropped")
+			continue
+		}
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	c.wbuf = r.appendFields(c.wbuf, keys)
 	c.keys = keys[:0]
+}
+
+// isFramingAlias reports whether k is Content-Length or
+// Transfer-Encoding spelt in another case, a key set directly in the
+// header map. The server would write it as it is, next to the framing
+// it decides on, and a client or proxy that reads that one instead
+// would split the connection's answers elsewhere than the server does.
+func isFramingAlias(k string) bool {
+	switch len(k) {
+	case len("Content-Length"):
+		return k != "Content-Length" && asciiEqualFold(k, "Content-Length")
+	case len("Transfer-Encoding"):
+		return k != "Transfer-Encoding" && asciiEqualFold(k, "Transfer-Encoding")
+	}
+	return false
 }
 
 func (r *response) declareTrailers(v string) {
@@ -448,8 +481,12 @@ func (r *response) commit(p []byte) {
 	}
 
 	w := c.wbuf
-	if r.hasCL && !dropCL {
-		w = appendField(w, "Content-Length", r.cl)
+	if r.hasCL && !dropCL && r.contentLength >= 0 {
+		// The length the framing uses, once: not the handler's values,
+		// which may be several or changed in place since WriteHeader.
+		w = append(w, "Content-Length: "...)
+		w = strconv.AppendInt(w, r.contentLength, 10)
+		w = append(w, "\r\n"...)
 	}
 	if r.hasCT && !dropCT {
 		w = appendField(w, "Content-Type", r.ct)
@@ -717,7 +754,7 @@ func (r *response) logMisuse(what string) {
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
 	for {
 		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, ownPrefix+".(*response)") && !strings.HasPrefix(f.Function, ownPrefix+".(*conn)") && !strings.HasPrefix(f.Function, "net/http.") {
+		if !strings.HasPrefix(f.Function, ownPrefix+".(*response") && !strings.HasPrefix(f.Function, ownPrefix+".(*conn)") && !strings.HasPrefix(f.Function, "net/http.") {
 			fn, file, line = f.Function, path.Base(f.File), f.Line
 			break
 		}

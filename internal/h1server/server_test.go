@@ -334,7 +334,7 @@ func TestWatcherKeepsPipelinedRequest(t *testing.T) {
 	reading := make(chan struct{})
 	url, _ := serve(t, &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
-			c := w.(*response).c
+			c := w.(*responseHandle).res.c
 			waitState := func(want watchState) {
 				deadline := time.Now().Add(bound)
 				for time.Now().Before(deadline) {
