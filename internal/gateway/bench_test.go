@@ -202,7 +202,7 @@ func BenchmarkCallLogWriteBatch(b *testing.B) {
 	}
 	defer st.Close()
 	log := calllog.New(st)
-	const batch = 512
+	batch := benchBatch
 	recs := make([]*trace.Record, batch)
 	n := 0
 	b.ReportAllocs()
@@ -300,3 +300,6 @@ func TestCallLogManyRecords(t *testing.T) {
 		t.Fatalf("record 149: %+v, %v", got, err)
 	}
 }
+
+// benchBatch is the batch size BenchmarkCallLogWriteBatch writes.
+var benchBatch = 512

@@ -95,8 +95,11 @@ func (w *Writer) Failed() uint64 { return w.failed.Load() }
 func (w *Writer) QueueLen() int { return len(w.queue) }
 
 // maxBatch is the most records one WriteBatch gets, and the queue length
-// at which the writer is woken before its next tick.
-const maxBatch = 512
+// at which the writer is woken before its next tick. A batch has a fixed
+// cost in the store (a transaction, the rollup upserts) of a few hundred
+// microseconds: at 512 records that was ~0.5 µs of every request's CPU,
+// at 2048 it is a quarter of that.
+const maxBatch = 2048
 
 // tickEvery bounds how long a record waits in the queue under light load.
 const tickEvery = 200 * time.Millisecond
