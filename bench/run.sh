@@ -239,7 +239,7 @@ pinpoint_row() {
 	fi
 	stop_pid "$pid"
 	if command -v sqlite3 >/dev/null 2>&1 && [[ -f $data/pinpoint.db ]]; then
-		echo "bench: $row: $(sqlite3 "$data/pinpoint.db" 'select count(*) from requests') trace records stored" >&2
+		echo "bench: $row: $(sqlite3 "$data/pinpoint.db" 'select (select count(*) from requests) + (select coalesce(sum(n), 0) from request_blocks)') trace records stored" >&2
 	fi
 	rm -rf "$data/pinpoint.db" "$data/pinpoint.db-wal" "$data/pinpoint.db-shm"
 }
