@@ -106,20 +106,31 @@ func newPMOp(options plugintypes.OperatorOptions, key string, phrases func() ([]
 // mayMatch is false only when value is shorter than every phrase or holds
 // none of them. c is the transaction's scan cache, or nil.
 func (o *pmOp) mayMatch(c *txScans, value string) bool {
-	if len(value) < o.c.minLen {
-		return false
-	}
-	if prefilterOff || o.c.clause < 0 {
+	if o.screened(value) {
 		return true
 	}
+	return len(value) >= o.c.minLen && o.hasClause(clauseBitsOf(c, value))
+}
+
+// screened reports that the length test and the clause test (when the
+// prefilter applies) are all there is to the prefilter: true when value
+// may match without looking at its clause bits.
+func (o *pmOp) screened(value string) bool {
+	return len(value) >= o.c.minLen && (prefilterOff || o.c.clause < 0)
+}
+
+func (o *pmOp) hasClause(bits []uint64) bool {
 	id := o.c.clause
-	return clauseBitsOf(c, value)[id>>6]&(1<<(id&63)) != 0
+	return bits[id>>6]&(1<<(id&63)) != 0
 }
 
 // Evaluate reports whether a phrase occurs in value; when capturing, it
 // records up to ten leftmost-longest matches as Coraza does.
 func (o *pmOp) Evaluate(tx plugintypes.TransactionState, value string) bool {
-	if !o.mayMatch(scansOf(tx), value) {
+	if len(value) < o.c.minLen {
+		return false
+	}
+	if !o.screened(value) && !o.hasClause(clauseBitsIn(tx, value)) {
 		return false
 	}
 	// The matcher only reads its input.

@@ -121,7 +121,13 @@ func requiredClauses(pattern string, m *litMode) [][]string {
 	if err != nil {
 		return nil
 	}
-	info := m.analyze(re.Simplify())
+	return requiredClausesOf(re.Simplify(), m)
+}
+
+// requiredClausesOf is requiredClauses of a parsed and simplified
+// expression.
+func requiredClausesOf(re *syntax.Regexp, m *litMode) [][]string {
+	info := m.analyze(re)
 	cs := dedupeClauses(clausesOf(info))
 	sort.SliceStable(cs, func(i, j int) bool { return clauseScore(cs[i]) > clauseScore(cs[j]) })
 	if len(cs) > maxClauses {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"rsc.io/binaryregexp"
 
@@ -37,6 +38,11 @@ type rxCompiled struct {
 	// lineStart, when set, sharpens the prefilter of patterns that may
 	// match from the start of a line.
 	lineStart *lineStartSplit
+	// tail, when set, sharpens the prefilter of patterns that must match
+	// up to the end of a line.
+	tail *lineEndTail
+	// branches, when set, sharpens the prefilter of alternations.
+	branches *branchCheck
 }
 
 type prefilteredRx struct {
@@ -44,6 +50,8 @@ type prefilteredRx struct {
 	re        *regexp.Regexp
 	clauses   []int32
 	lineStart *lineStartSplit
+	tail      *lineEndTail
+	branches  *branchCheck
 }
 
 // newPrefilteredRx compiles a pattern like Coraza's rx and registers its
@@ -65,6 +73,8 @@ func newPrefilteredRx(options plugintypes.OperatorOptions) (plugintypes.Operator
 			}
 		}
 		c.lineStart = newLineStartSplit(data)
+		c.tail = newLineEndTail(data)
+		c.branches = newBranchCheck(data)
 		compiled.rx.add(c)
 		return c, nil
 	}
@@ -83,21 +93,27 @@ func newPrefilteredRx(options plugintypes.OperatorOptions) (plugintypes.Operator
 }
 
 func (c *rxCompiled) op() *prefilteredRx {
-	return &prefilteredRx{pattern: c.pattern, re: c.re, clauses: c.clauses, lineStart: c.lineStart}
+	return &prefilteredRx{pattern: c.pattern, re: c.re, clauses: c.clauses, lineStart: c.lineStart, tail: c.tail, branches: c.branches}
 }
 
 // mayMatch is the prefilter: false only when some required clause has
 // none of its literals in value, so the regex cannot match. c is the
 // transaction's scan cache, or nil to scan value afresh.
 func (o *prefilteredRx) mayMatch(c *txScans, value string) bool {
-	if prefilterOff || len(o.clauses) == 0 && o.lineStart == nil {
-		return true
-	}
-	bits := clauseBitsOf(c, value)
-	if !allSet(bits, o.clauses) {
-		return false
-	}
-	return o.lineStart == nil || o.lineStart.mayMatch(value, bits)
+	return !o.prefiltered() || o.passes(value, clauseBitsOf(c, value))
+}
+
+// prefiltered reports whether the prefilter applies to this pattern.
+func (o *prefilteredRx) prefiltered() bool {
+	return !prefilterOff && (len(o.clauses) > 0 || o.lineStart != nil || o.tail != nil || o.branches != nil)
+}
+
+// passes is the prefilter's answer given value's clause bits.
+func (o *prefilteredRx) passes(value string, bits []uint64) bool {
+	return allSet(bits, o.clauses) &&
+		(o.lineStart == nil || o.lineStart.mayMatch(value, bits)) &&
+		(o.tail == nil || o.tail.mayMatch(value)) &&
+		(o.branches == nil || o.branches.mayMatch(value))
 }
 
 // clauseBitsOf returns the clause bits of value, from the transaction's
@@ -110,6 +126,24 @@ func clauseBitsOf(c *txScans, value string) []uint64 {
 	bits := make([]uint64, s.words)
 	s.clauseBits(value, bits, nil)
 	return bits
+}
+
+// clauseBitsIn returns the clause bits of value in transaction tx, as
+// clauseBitsOf(scansOf(tx), value), with the common case (a value seen
+// before at the same address) in line: operators ask this for every
+// value of every rule.
+func clauseBitsIn(tx any, value string) []uint64 {
+	c := scansOf(tx)
+	if c == nil {
+		return clauseBitsOf(nil, value)
+	}
+	if s := c.s; s != nil && s.gen == reg.gen.Load() {
+		slot := &c.slots[slotOf(value)]
+		if slot.off > 0 && unsafe.StringData(slot.value) == unsafe.StringData(value) && len(slot.value) == len(value) {
+			return c.bits[slot.off-1 : int(slot.off)-1+s.words]
+		}
+	}
+	return c.lookup(reg.scanner(), value)
 }
 
 // compiledList lists what the process compiled of one kind, so that the
@@ -157,7 +191,7 @@ func (o *prefilteredRx) Evaluate(tx plugintypes.TransactionState, value string) 
 	if evalHook != nil {
 		evalHook(o, value)
 	}
-	if !o.mayMatch(scansOf(tx), value) {
+	if o.prefiltered() && !o.passes(value, clauseBitsIn(tx, value)) {
 		return false
 	}
 	if !tx.Capturing() {
@@ -229,17 +263,22 @@ func newBinaryRx(options plugintypes.OperatorOptions) (plugintypes.Operator, err
 // with, or lacks a required literal. c is the transaction's scan cache,
 // or nil.
 func (o *binaryRx) mayMatch(c *txScans, value string) bool {
+	return o.mayMatchBits(value, func() []uint64 { return clauseBitsOf(c, value) })
+}
+
+// mayMatchBits is mayMatch, given value's clause bits.
+func (o *binaryRx) mayMatchBits(value string, bits func() []uint64) bool {
 	if prefilterOff {
 		return true
 	}
 	if o.c.filtered && !o.c.first.containsAny(value) {
 		return false
 	}
-	return len(o.c.clauses) == 0 || allSet(clauseBitsOf(c, value), o.c.clauses)
+	return len(o.c.clauses) == 0 || allSet(bits(), o.c.clauses)
 }
 
 func (o *binaryRx) Evaluate(tx plugintypes.TransactionState, value string) bool {
-	if !o.mayMatch(scansOf(tx), value) {
+	if !o.mayMatchBits(value, func() []uint64 { return clauseBitsIn(tx, value) }) {
 		return false
 	}
 	if !tx.Capturing() {

@@ -118,38 +118,62 @@ func (g *registry) scanner() *scanner {
 }
 
 // scanner is an immutable Aho-Corasick automaton over folded bytes, laid
-// out to stay in cache: the root and its children (where a scan spends
-// most of its time) have complete transition rows; deeper states keep
-// only their trie edges and a failure link. CRS's patterns and phrase
-// lists (24 000 states) take about 630 KB this way, against tens of
-// megabytes as a full table, which missed the cache on every byte.
+// out to stay in cache and to take few dependent loads per byte. The
+// states of depth at most denseDepth (where a scan of text spends most of
+// its time) have complete transition rows of uint16; deeper states keep
+// only their trie edges and a failure link, packed together. CRS's
+// patterns and phrase lists (24 000 states) take about 500 KB this way.
+//
+// A transition yields a flagged state, id<<1 | 1 when literals end at the
+// state (its clause mask is not empty), so the mask is looked up only
+// then; masks are collected while scanning and applied once each at the
+// end.
 type scanner struct {
 	gen    uint32
 	class  [256]uint8
 	nClass uint32
 	nDense uint32   // states [0, nDense) have dense rows
-	dense  []uint32 // state*nClass + class -> state
-	// Trie edges of state s: edgeClass/edgeNext[edgeStart[s]:edgeStart[s+1]].
-	edgeStart []uint32
-	edgeClass []uint8
-	edgeNext  []uint32
-	fail      []uint32
-	// stateMask[s] is the clause bitset of the literals ending at state
-	// s (with its failure chain), as an index into masks; 0 for none.
-	// Thousands of states share about a thousand distinct sets.
+	dense  []uint16 // state*nClass + class -> flagged state
+	// sparse holds, for each state s >= nDense from sparseOff[s-nDense]
+	// on, a header (failure state<<8 | number of edges) and the trie
+	// edges (flagged target<<8 | class).
+	sparseOff []uint32
+	sparse    []uint32
+	// stateMask[s] numbers the clause set of the literals ending at state
+	// s (with its failure chain); 0 for none. Thousands of states share
+	// about two thousand distinct sets.
 	stateMask []uint32
+	// Mask m is maskWord/maskBits[maskStart[m]:maskStart[m+1]]: the
+	// nonzero words of its clause bitset and their indices. Mask 0 is
+	// empty.
+	maskStart []uint32
+	maskWord  []uint16
+	maskBits  []uint64
+	nMasks    int
 	// masks holds the distinct clause bitsets, words each; mask 0 is
 	// empty.
 	masks []uint64
-	// byteMask[b] is the clause bitset of the one-byte literal b (lower
+	// byteMask[b] numbers the clause set of the one-byte literal b (lower
 	// case). One-byte literals are found from the set of bytes a value
 	// holds, not through the automaton, where they would end in most
 	// states.
-	byteMask [256]uint32
+	byteMask [128]uint32
+	// presence maps a byte to the ASCII byte whose presence it shows:
+	// its lower case, or for non-ASCII bytes one without a one-byte
+	// literal (any choice would be sound, only less sharp).
+	presence [256]byte
 	lower    [256]byte
 	words    int      // clause bitset length in uint64s
 	sqMask   []uint64 // clause bits of the squeezed mode
 }
+
+// denseDepth is the depth of the deepest states with complete rows; it is
+// lowered when their rows would exceed maxDenseBytes, or when the states
+// their rows lead to would not fit the uint16 entries.
+const (
+	denseDepth    = 2
+	maxDenseBytes = 256 << 10
+)
 
 func buildScanner(lits []string, litClauses [][]int32, sqClauses []int32, nClauses int, gen uint32) *scanner {
 	s := &scanner{gen: gen, words: (nClauses + 63) / 64}
@@ -168,8 +192,9 @@ func buildScanner(lits []string, litClauses [][]int32, sqClauses []int32, nClaus
 	}
 	// The automaton holds the longer literals; an empty string stands in
 	// for each one-byte literal, so that literal ids stay the same.
+	// Literals are ASCII (see rxliterals.go).
 	long := make([]string, len(lits))
-	var byteLits [256][]uint32
+	var byteLits [128][]uint32
 	for id, l := range lits {
 		if len(l) == 1 {
 			byteLits[l[0]] = append(byteLits[l[0]], uint32(id))
@@ -185,6 +210,19 @@ func buildScanner(lits []string, litClauses [][]int32, sqClauses []int32, nClaus
 		s.byteMask[b] = in.intern(m)
 	}
 	lits = long
+	dead := byte(0)
+	for b := 127; b >= 0; b-- {
+		if s.byteMask[b] == 0 {
+			dead = byte(b)
+			break
+		}
+	}
+	for b := range s.presence {
+		s.presence[b] = dead
+		if b < 0x80 {
+			s.presence[b] = s.lower[b]
+		}
+	}
 	// Byte classes: one per byte used by a literal; upper-case ASCII
 	// shares its lower-case class; every other byte is class 0, which
 	// leads back to the root.
@@ -201,12 +239,7 @@ func buildScanner(lits []string, litClauses [][]int32, sqClauses []int32, nClaus
 		s.class[b] = s.class[b+'a'-'A']
 	}
 	// Trie, numbered in insertion order.
-	type node struct {
-		next  map[uint8]uint32
-		depth int
-		out   []uint32
-	}
-	nodes := []node{{next: map[uint8]uint32{}}}
+	nodes := []trieNode{{next: map[uint8]uint32{}}}
 	for id, l := range lits {
 		if l == "" {
 			continue
@@ -217,7 +250,7 @@ func buildScanner(lits []string, litClauses [][]int32, sqClauses []int32, nClaus
 			nx, ok := nodes[cur].next[c]
 			if !ok {
 				nx = uint32(len(nodes))
-				nodes = append(nodes, node{next: map[uint8]uint32{}, depth: nodes[cur].depth + 1})
+				nodes = append(nodes, trieNode{next: map[uint8]uint32{}, depth: nodes[cur].depth + 1})
 				nodes[cur].next[c] = nx
 			}
 			cur = nx
@@ -237,61 +270,43 @@ func buildScanner(lits []string, litClauses [][]int32, sqClauses []int32, nClaus
 	id := make([]uint32, len(nodes))
 	for newID, old := range order {
 		id[old] = uint32(newID)
-		if nodes[old].depth <= 1 {
-			s.nDense = uint32(newID) + 1
+	}
+	// The dense states are those of depth <= d; their rows lead to
+	// states of depth <= d+1, whose flagged ids must fit in uint16.
+	for d := denseDepth; d >= 0; d-- {
+		rows, reach := 0, 0
+		for _, old := range order {
+			if nodes[old].depth <= d {
+				rows++
+			}
+			if nodes[old].depth <= d+1 {
+				reach++
+			}
+		}
+		if d == 0 || rows*int(s.nClass)*2 <= maxDenseBytes && reach < 1<<15 {
+			s.nDense = uint32(rows)
+			break
 		}
 	}
 	n := uint32(len(nodes))
-	s.fail = make([]uint32, n)
-	s.edgeStart = make([]uint32, n+1)
-	s.dense = make([]uint32, int(s.nDense)*int(s.nClass))
+	fail := make([]uint32, n)
 	s.stateMask = make([]uint32, n)
-	// goTo is the automaton's transition for states already processed
-	// (every state shallower than the one being built).
-	goTo := func(st uint32, c uint8) uint32 {
-		for {
-			if st < s.nDense {
-				return s.dense[st*s.nClass+uint32(c)]
-			}
-			for e := s.edgeStart[st]; e < s.edgeStart[st+1]; e++ {
-				if s.edgeClass[e] == c {
-					return s.edgeNext[e]
-				}
-			}
-			st = s.fail[st]
-		}
-	}
 	outs := make([][]uint32, n)
 	for _, old := range order {
 		u := id[old]
-		nd := nodes[old]
-		outs[u] = slices.Clone(nd.out)
+		outs[u] = slices.Clone(nodes[old].out)
 		if u != 0 {
-			outs[u] = append(outs[u], outs[s.fail[u]]...)
+			outs[u] = append(outs[u], outs[fail[u]]...)
 		}
-		s.edgeStart[u] = uint32(len(s.edgeNext))
 		for c := uint8(1); uint32(c) < s.nClass; c++ {
-			v, ok := nd.next[c]
-			if ok {
+			if v, ok := nodes[old].next[c]; ok {
 				f := uint32(0)
 				if u != 0 {
-					f = goTo(s.fail[u], c)
+					f = trieGoTo(nodes, id, order, fail, fail[u], c)
 				}
-				s.fail[id[v]] = f
-			}
-			if u < s.nDense {
-				switch {
-				case ok:
-					s.dense[u*s.nClass+uint32(c)] = id[v]
-				case u != 0:
-					s.dense[u*s.nClass+uint32(c)] = goTo(s.fail[u], c)
-				}
-			} else if ok {
-				s.edgeClass = append(s.edgeClass, c)
-				s.edgeNext = append(s.edgeNext, id[v])
+				fail[id[v]] = f
 			}
 		}
-		s.edgeStart[u+1] = uint32(len(s.edgeNext))
 	}
 	for u := uint32(0); u < n; u++ {
 		m := make([]uint64, s.words)
@@ -300,8 +315,66 @@ func buildScanner(lits []string, litClauses [][]int32, sqClauses []int32, nClaus
 		}
 		s.stateMask[u] = in.intern(m)
 	}
+	flagged := func(st uint32) uint32 {
+		if s.stateMask[st] != 0 {
+			return st<<1 | 1
+		}
+		return st << 1
+	}
+	s.dense = make([]uint16, int(s.nDense)*int(s.nClass))
+	for u := uint32(0); u < s.nDense; u++ {
+		for c := uint8(1); uint32(c) < s.nClass; c++ {
+			t := trieGoTo(nodes, id, order, fail, u, c)
+			s.dense[u*s.nClass+uint32(c)] = uint16(flagged(t))
+		}
+	}
+	s.sparseOff = make([]uint32, n-s.nDense)
+	for u := s.nDense; u < n; u++ {
+		nd := nodes[order[u]]
+		s.sparseOff[u-s.nDense] = uint32(len(s.sparse))
+		s.sparse = append(s.sparse, fail[u]<<8|uint32(len(nd.next)))
+		for c := uint8(1); uint32(c) < s.nClass; c++ {
+			if v, ok := nd.next[c]; ok {
+				s.sparse = append(s.sparse, flagged(id[v])<<8|uint32(c))
+			}
+		}
+	}
 	s.masks = in.masks
+	s.nMasks = len(in.masks) / s.words
+	s.maskStart = make([]uint32, s.nMasks+1)
+	for m := 0; m < s.nMasks; m++ {
+		for w, bits := range in.masks[m*s.words : (m+1)*s.words] {
+			if bits != 0 {
+				s.maskWord = append(s.maskWord, uint16(w))
+				s.maskBits = append(s.maskBits, bits)
+			}
+		}
+		s.maskStart[m+1] = uint32(len(s.maskWord))
+	}
 	return s
+}
+
+// trieNode is a state of the trie the scanner is built from.
+type trieNode struct {
+	next  map[uint8]uint32 // class -> node
+	depth int
+	out   []uint32 // literals ending here
+}
+
+// trieGoTo is the automaton's transition from state st (a breadth-first
+// id; order maps ids to nodes, id nodes to ids) on class c, once the
+// failure links of st's chain are in fail: the trie edge if there is one,
+// else the failure state's transition; the root stays.
+func trieGoTo(nodes []trieNode, id, order, fail []uint32, st uint32, c uint8) uint32 {
+	for {
+		if v, ok := nodes[order[st]].next[c]; ok {
+			return id[v]
+		}
+		if st == 0 {
+			return 0
+		}
+		st = fail[st]
+	}
 }
 
 // maskInterner numbers distinct clause bitsets; the empty one is 0.
@@ -365,13 +438,41 @@ func (s *scanner) clauseBits(value string, dst []uint64, scratch []byte) []byte 
 // holding a literal found in it.
 func (s *scanner) scan(value string, clauses []uint64) {
 	w := s.words
-	// One-byte literals, from the set of bytes present.
-	var present [4]uint64
+	// One-byte literals, from the set of ASCII bytes present (lo: 0-63,
+	// hi: 64-127), kept in registers.
+	var lo, hi uint64
+	// applied remembers recent states whose clauses were applied (1 +
+	// the state, by its low bits): prose revisits the same states all
+	// the time.
+	var applied [128]uint32
+	nc := s.nClass
+	nDense := s.nDense
+	dense := s.dense
+	fst := uint32(0) // flagged state
 	for i := 0; i < len(value); i++ {
-		b := s.lower[value[i]]
-		present[b>>6] |= 1 << (b & 63)
+		b := value[i]
+		pb := s.presence[b]
+		bit := uint64(1) << (pb & 63)
+		inHi := -uint64(pb >> 6) // all ones for 64-127
+		lo |= bit &^ inHi
+		hi |= bit & inHi
+		c := uint32(s.class[b])
+		st := fst >> 1
+		if st < nDense {
+			fst = uint32(dense[st*nc+c])
+		} else if c == 0 {
+			fst = 0
+			continue
+		} else {
+			fst = s.sparseStep(st, c)
+		}
+		if fst&1 != 0 && applied[(fst>>1)&127] != fst {
+			applied[(fst>>1)&127] = fst
+			m := int(s.stateMask[fst>>1])
+			orInto(clauses, s.masks[m*w:(m+1)*w])
+		}
 	}
-	for k, set := range present {
+	for k, set := range [2]uint64{lo, hi} {
 		for set != 0 {
 			b := k*64 + bits.TrailingZeros64(set)
 			set &= set - 1
@@ -380,37 +481,22 @@ func (s *scanner) scan(value string, clauses []uint64) {
 			}
 		}
 	}
-	// applied remembers recent states whose clauses were applied (1 +
-	// the state, by its low bits): prose revisits the same states all
-	// the time.
-	var applied [128]uint32
-	st := uint32(0)
-	nc := s.nClass
-	for i := 0; i < len(value); i++ {
-		c := s.class[value[i]]
-		if c == 0 {
-			st = 0
-			continue
-		}
-	step:
-		for {
-			if st < s.nDense {
-				st = s.dense[st*nc+uint32(c)]
-				break
+}
+
+// sparseStep is the transition from sparse state st on class c (not 0):
+// the state's edge if it has one, else its failure state's transition.
+func (s *scanner) sparseStep(st, c uint32) uint32 {
+	for st >= s.nDense {
+		off := s.sparseOff[st-s.nDense]
+		hdr := s.sparse[off]
+		for _, e := range s.sparse[off+1 : off+1+hdr&0xff] {
+			if e&0xff == c {
+				return e >> 8
 			}
-			for e := s.edgeStart[st]; e < s.edgeStart[st+1]; e++ {
-				if s.edgeClass[e] == c {
-					st = s.edgeNext[e]
-					break step
-				}
-			}
-			st = s.fail[st]
 		}
-		if m := int(s.stateMask[st]); m != 0 && applied[st&127] != st+1 {
-			applied[st&127] = st + 1
-			orInto(clauses, s.masks[m*w:(m+1)*w])
-		}
+		st = hdr >> 8
 	}
+	return uint32(s.dense[st*s.nClass+c])
 }
 
 func orInto(dst, src []uint64) {

@@ -9,8 +9,8 @@ import (
 // Rules with different transformation chains often hand the operator
 // equal values at different addresses, and one rule after another hands
 // it the same string. A transaction's scan results are kept by address
-// (the fast path) and by content, so each distinct value is scanned once
-// per request. Nothing is kept across requests: a cache keyed by content
+// (the fast path) and by content up to ASCII case, so each distinct value
+// is scanned once per request. Nothing is kept across requests: a cache keyed by content
 // across requests would make repeated requests look cheaper than real
 // traffic is.
 
@@ -24,6 +24,9 @@ type txScans struct {
 	byValue map[string]int32
 	bits    []uint64 // clause bitsets, s.words each
 	scratch []byte
+	// keys holds the lower-case content keys of byValue that are not
+	// values themselves; reset reuses it once byValue no longer does.
+	keys []byte
 }
 
 // scanSlot holds a value and 1 + the offset of its bitset (0: empty).
@@ -40,26 +43,72 @@ func (c *txScans) lookup(s *scanner, value string) []uint64 {
 		c.reset()
 		c.s = s
 	}
-	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(value))))
-	h := (p*0x9E3779B97F4A7C15 ^ uint64(len(value))*0xC2B2AE3D27D4EB4F) >> (64 - 11)
+	h := slotOf(value)
 	slot := &c.slots[h]
-	// Comparing a pointer-equal string is immediate; a reused address
-	// with other content compares unequal.
-	if slot.off > 0 && slot.value == value {
+	// The slot holds its value, so no other string can have its address
+	// meanwhile: the same address and length is the same string.
+	if slot.off > 0 && unsafe.StringData(slot.value) == unsafe.StringData(value) && len(slot.value) == len(value) {
 		return c.bits[slot.off-1 : int(slot.off)-1+s.words]
 	}
-	off, ok := c.byValue[value]
+	return c.lookupSlow(s, value, h)
+}
+
+// slotOf is the address slot of value.
+func slotOf(value string) uint64 {
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(value))))
+	return (p*0x9E3779B97F4A7C15 ^ uint64(len(value))*0xC2B2AE3D27D4EB4F) >> (64 - 11)
+}
+
+// lookupSlow finds value by content, scanning it if it is new, and
+// points its address slot at the result.
+func (c *txScans) lookupSlow(s *scanner, value string, h uint64) []uint64 {
+	// The scanner folds ASCII case, so values differing only in it
+	// (a value and its t:lowercase) share one scan: the content key is
+	// the value in lower case.
+	key, keyStart := value, -1
+	if hasUpperASCII(value) {
+		// The lower-case key goes to the end of the keys arena, and
+		// stays there if it is new.
+		if cap(c.keys)-len(c.keys) < len(value) {
+			// The full arena stays alive through the keys in it.
+			c.keys = make([]byte, 0, max(4096, 2*cap(c.keys), len(value)))
+		}
+		keyStart = len(c.keys)
+		c.keys = appendLowerASCII(c.keys, value)
+		key = unsafe.String(&c.keys[keyStart], len(value))
+	}
+	off, ok := c.byValue[key]
+	if ok && keyStart >= 0 {
+		c.keys = c.keys[:keyStart]
+	}
 	if !ok {
 		off = int32(len(c.bits))
 		c.bits = append(c.bits, make([]uint64, s.words)...)
 		c.scratch = s.clauseBits(value, c.bits[off:], c.scratch)
-		c.byValue[value] = off
+		c.byValue[key] = off
 	}
+	slot := &c.slots[h]
 	if slot.off == 0 {
 		c.used = append(c.used, uint16(h))
 	}
 	*slot = scanSlot{value: value, off: off + 1}
 	return c.bits[off : int(off)+s.words]
+}
+
+func hasUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+func appendLowerASCII(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		dst = append(dst, lowerASCII(s[i]))
+	}
+	return dst
 }
 
 // reset forgets every result and every reference to the request's values.
@@ -70,6 +119,7 @@ func (c *txScans) reset() {
 	}
 	c.used = c.used[:0]
 	clear(c.byValue)
+	c.keys = c.keys[:0]
 	c.bits = c.bits[:0]
 }
 

@@ -159,21 +159,27 @@ func (a *ctlFn) Evaluate(_ plugintypes.RuleMetadata, txS plugintypes.Transaction
 				Msg("Invalid range")
 			return
 		}
-		for _, r := range tx.WAF.Rules.GetRules() {
+		rules := tx.WAF.Rules.GetRules()
+		// By index: a Rule is a large struct, copying each one cost more
+		// than the comparison.
+		for i := range rules {
+			r := &rules[i]
 			if r.ID_ >= start && r.ID_ <= end {
 				tx.RemoveRuleTargetByID(r.ID_, a.collection, a.colKey, a.colKeyRx)
 			}
 		}
 	case ctlRuleRemoveTargetByTag:
 		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
+		for i := range rules {
+			r := &rules[i]
 			if utils.InSlice(a.value, r.Tags_) {
 				tx.RemoveRuleTargetByID(r.ID(), a.collection, a.colKey, a.colKeyRx)
 			}
 		}
 	case ctlRuleRemoveTargetByMsg:
 		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
+		for i := range rules {
+			r := &rules[i]
 			if r.Msg != nil && r.Msg.String() == a.value {
 				tx.RemoveRuleTargetByID(r.ID(), a.collection, a.colKey, a.colKeyRx)
 			}
@@ -295,14 +301,16 @@ func (a *ctlFn) Evaluate(_ plugintypes.RuleMetadata, txS plugintypes.Transaction
 		}
 	case ctlRuleRemoveByMsg:
 		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
+		for i := range rules {
+			r := &rules[i]
 			if r.Msg != nil && r.Msg.String() == a.value {
 				tx.RemoveRuleByID(r.ID_)
 			}
 		}
 	case ctlRuleRemoveByTag:
 		rules := tx.WAF.Rules.GetRules()
-		for _, r := range rules {
+		for i := range rules {
+			r := &rules[i]
 			if utils.InSlice(a.value, r.Tags_) {
 				tx.RemoveRuleByID(r.ID_)
 			}

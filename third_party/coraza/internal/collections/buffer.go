@@ -4,6 +4,8 @@
 package collections
 
 import (
+	"strings"
+
 	"github.com/corazawaf/coraza/v3/internal/corazarules"
 	"github.com/corazawaf/coraza/v3/types"
 	"github.com/corazawaf/coraza/v3/types/variables"
@@ -171,7 +173,32 @@ func (c *Single) FindAllInto(b *MatchBuffer) []types.MatchData {
 	return b.results()
 }
 
+// BufferedStringFinder is implemented by the keyed collections that can
+// list one key's values into a MatchBuffer.
+type BufferedStringFinder interface {
+	FindStringInto(key string, b *MatchBuffer) []types.MatchData
+}
+
+// FindStringInto lists the values of a key (not empty) like FindString,
+// into b.
+func (c *Map) FindStringInto(key string, b *MatchBuffer) []types.MatchData {
+	b.start(nil, 0)
+	if len(c.data) == 0 {
+		return nil
+	}
+	if !c.isCaseSensitive {
+		key = strings.ToLower(key)
+	}
+	for _, d := range c.data[key] {
+		b.add(c.variable, d.key, d.value)
+	}
+	return b.results()
+}
+
 var (
+	_ BufferedStringFinder = (*Map)(nil)
+	_ BufferedStringFinder = (*NamedCollection)(nil)
+
 	_ BufferedFinder = (*Single)(nil)
 	_ BufferedFinder = (*Map)(nil)
 	_ BufferedFinder = (*NamedCollectionNames)(nil)

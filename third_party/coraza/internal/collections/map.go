@@ -64,6 +64,22 @@ func (c *Map) Get(key string) []string {
 	return result
 }
 
+// FirstValue returns the first value of key, as Get(key)[0], without
+// allocating the list.
+func (c *Map) FirstValue(key string) (string, bool) {
+	if len(c.data) == 0 {
+		return "", false
+	}
+	if !c.isCaseSensitive {
+		key = strings.ToLower(key)
+	}
+	values := c.data[key]
+	if len(values) == 0 {
+		return "", false
+	}
+	return values[0].value, true
+}
+
 // FindRegex returns all map elements whose key matches the regular expression.
 func (c *Map) FindRegex(key *regexp.Regexp) []types.MatchData {
 	n := 0
@@ -196,10 +212,11 @@ func (c *Map) SetIndex(key string, index int, value string) {
 		c.data[key] = []keyValue{av}
 		c.totalValues++
 	case len(values) <= index:
-		c.data[key] = append(c.data[key], av)
+		c.data[key] = append(values, av)
 		c.totalValues++
 	default:
-		c.data[key][index] = av
+		// values shares the stored slice's array: no second lookup.
+		values[index] = av
 	}
 }
 

@@ -6,6 +6,7 @@ package corazawaf
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -101,6 +102,10 @@ type Rule struct {
 	// This enables prefix-based caching: rules sharing a common transformation prefix
 	// can reuse cached intermediate results instead of recomputing from scratch.
 	transformationPrefixIDs []int
+	// transformationSingleIDs[i] is the ID of transformation i alone: the
+	// key under which its result on an intermediate value is cached, so
+	// that chains that reach the same value share the step.
+	transformationSingleIDs []int
 
 	// Slice of initialized actions to be evaluated during
 	// the rule evaluation process
@@ -186,6 +191,17 @@ func (r *Rule) Evaluate(phase types.RulePhase, tx plugintypes.TransactionState, 
 
 const noID = 0
 
+// The RULE collection's fields, set for every rule evaluated.
+const (
+	ruleFieldID = iota
+	ruleFieldMsg
+	ruleFieldRev
+	ruleFieldLogdata
+	ruleFieldSeverity
+)
+
+var ruleFieldKeys = [...]string{"id", "msg", "rev", "logdata", "severity"}
+
 func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Transaction, collectiveMatchedValues *[]types.MatchData, chainLevel int, cache *transformationTable) []types.MatchData {
 	tx.Capture = r.Capture
 
@@ -198,19 +214,20 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 	logger.Debug().Msg("Evaluating rule")
 	defer logger.Debug().Msg("Finished rule evaluation")
 
-	ruleCol := tx.variables.rule
-	ruleCol.SetIndex("id", 0, r.LogID())
+	// RULE's fields, as SetIndex(key, 0, value) on the collection.
+	ruleCol := tx.variables.ruleFields
+	ruleCol.Set(ruleFieldID, r.LogID())
 	if r.Msg != nil {
 		// Expand the message using the current TX variables so that %{rule.msg} in setvar actions
 		// returns the fully expanded message, matching ModSecurity behavior.
-		ruleCol.SetIndex("msg", 0, r.Msg.Expand(tx))
+		ruleCol.Set(ruleFieldMsg, r.Msg.Expand(tx))
 	}
-	ruleCol.SetIndex("rev", 0, r.Rev_)
+	ruleCol.Set(ruleFieldRev, r.Rev_)
 	if r.LogData != nil {
 		// Same expansion for logdata, matching ModSecurity behavior for %{rule.logdata}.
-		ruleCol.SetIndex("logdata", 0, r.LogData.Expand(tx))
+		ruleCol.Set(ruleFieldLogdata, r.LogData.Expand(tx))
 	}
-	ruleCol.SetIndex("severity", 0, r.Severity_.String())
+	ruleCol.Set(ruleFieldSeverity, r.Severity_.String())
 	// SecMark and SecAction uses nil operator
 	if r.operator == nil {
 		logger.Debug().Msg("Forcing rule to match")
@@ -237,32 +254,48 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 			rid = r.ParentID_
 		}
 		ecol := tx.ruleRemoveTargetByID[rid]
-		for _, v := range r.variables {
+		for i := range r.variables {
+			// By reference: the parameters are copied only to add the
+			// transaction's exceptions.
+			v := &r.variables[i]
 			if multiphaseEvaluation && multiphaseSkipVariable(r, v.Variable, phase) {
 				continue
 			}
 			var values []types.MatchData
 			for _, c := range ecol {
 				if c.Variable == v.Variable {
+					if v == &r.variables[i] {
+						withExceptions := *v
+						// Clipped: the rule's slice is shared by
+						// concurrent transactions.
+						withExceptions.Exceptions = slices.Clip(withExceptions.Exceptions)
+						v = &withExceptions
+					}
 					// TODO shall we check the pointer?
 					v.Exceptions = append(v.Exceptions, ruleVariableException{c.KeyStr, c.KeyRx})
 				}
 			}
 
-			values = tx.GetField(v)
+			values = tx.GetField(*v)
 
 			vLog := logger
-			if logger.Debug().IsEnabled() {
+			// The logger's level is fixed while the rule runs (ctl:debugLogLevel
+			// replaces the transaction's logger, not this one), so the
+			// per-value debug events below are built only when it logs them.
+			debugOn := logger.Debug().IsEnabled()
+			if debugOn {
 				vLog = logger.With(debuglog.Str("variable", v.Variable.Name()))
 			}
 			vLog.Debug().Msg("Expanding arguments for rule")
 
-			args := make([]string, 1)
+			args := make([]string, 1, 8) // room for a multiMatch chain's values
 			var errs []error
 			var argsLen int
 			for _, arg := range values {
 				if r.MultiMatch {
-					args, errs = r.transformMultiMatchArg(arg)
+					// The values are used only in this iteration:
+					// args's storage is reused from value to value.
+					args, errs = r.transformMultiMatchArg(arg, cache, args)
 					argsLen = len(args)
 				} else {
 					args[0], errs = r.transformArg(arg, cache)
@@ -280,11 +313,11 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 
 				// args represents the transformed variables
 				for _, carg := range args[:argsLen] {
-					// The fields are added only when debug logging is on:
+					// The event is built only when debug logging is on:
 					// this runs for every (rule, value) pair.
-					evalLog := vLog.Debug()
-					if evalLog.IsEnabled() {
-						evalLog = evalLog.
+					var evalLog debuglog.Event
+					if debugOn {
+						evalLog = vLog.Debug().
 							Str("operator_function", r.operator.Function).
 							Str("operator_data", r.operator.Data).
 							Str("arg", carg)
@@ -344,8 +377,10 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 							}
 						}
 
-						evalLog.Msg("Evaluating operator: MATCH")
-					} else {
+						if debugOn {
+							evalLog.Msg("Evaluating operator: MATCH")
+						}
+					} else if debugOn {
 						evalLog.Msg("Evaluating operator: NO MATCH")
 					}
 				}
@@ -364,11 +399,15 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 		for nr := r.Chain; nr != nil; {
 			chainLevel++
 
-			var nrLogger debuglog.Logger
-			if nr.ID_ == noID {
-				nrLogger = logger.With(debuglog.Str("chain_rule_ref", fmt.Sprintf("%s#L%d", nr.File_, nr.Line_)))
-			} else {
-				nrLogger = logger.With(debuglog.Int("chain_rule_id", nr.ID_))
+			// doEvaluate writes only debug and warn events: the field
+			// is not formatted when neither is enabled.
+			nrLogger := logger
+			if logger.Warn().IsEnabled() || logger.Debug().IsEnabled() {
+				if nr.ID_ == noID {
+					nrLogger = logger.With(debuglog.Str("chain_rule_ref", fmt.Sprintf("%s#L%d", nr.File_, nr.Line_)))
+				} else {
+					nrLogger = logger.With(debuglog.Int("chain_rule_id", nr.ID_))
+				}
 			}
 
 			matchedChainValues := nr.doEvaluate(nrLogger, phase, tx, collectiveMatchedValues, chainLevel, cache)
@@ -416,18 +455,103 @@ func (r *Rule) doEvaluate(logger debuglog.Logger, phase types.RulePhase, tx *Tra
 	return matchedValues
 }
 
-func (r *Rule) transformMultiMatchArg(arg types.MatchData) ([]string, []error) {
-	// TODOs:
-	// - We don't need to run every transformation. We could try for each until found
-	// - Cache is not used for multimatch
-	return r.executeTransformationsMultimatch(arg.Value())
+// transformMultiMatchArg returns the value and every result of the chain
+// that changed it, as executeTransformationsMultimatch does, taking the
+// steps from the transformation cache: a multiMatch rule's chain shares
+// its prefixes with other rules' chains.
+// The values are appended to dst[:0].
+func (r *Rule) transformMultiMatchArg(arg types.MatchData, cache *transformationTable, dst []string) ([]string, []error) {
+	input := arg.Value()
+	if arg.Variable() == variables.TX {
+		// no cache for TX
+		return r.executeTransformationsMultimatch(input)
+	}
+	res := append(dst[:0], input)
+	value := input
+	var errs []error
+	for i := range r.transformations {
+		key := newTransformationKey(input, r.transformationPrefixIDs[i])
+		step, ok := cache.get(key)
+		if !ok {
+			v := r.transformStep(i, value, errs, cache)
+			cache.set(key, v)
+			step = &v
+		}
+		if !step.failed && !step.changed && step.arg != value {
+			// The step reported no change but changed the value (e.g.
+			// removeWhitespace replacing invalid UTF-8): a multiMatch
+			// chain keeps its input there, so it goes on by itself.
+			return r.continueMultimatch(i, value, res, errs)
+		}
+		if !step.failed && step.changed {
+			res = append(res, step.arg)
+		}
+		value, errs = step.arg, step.errs
+	}
+	return res, errs
+}
+
+// continueMultimatch runs executeTransformationsMultimatch's loop from
+// transformation i on, given its state before that step.
+func (r *Rule) continueMultimatch(i int, value string, res []string, errs []error) ([]string, []error) {
+	errs = errs[:len(errs):len(errs)]
+	for _, t := range r.transformations[i:] {
+		transformedValue, changed, err := t.Function(value)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if changed {
+			res = append(res, transformedValue)
+			value = transformedValue
+		}
+	}
+	return res, errs
+}
+
+// transformStep applies transformation i to value, the result of the
+// previous steps, whose errors are errs. A step after the first is looked
+// up, and cached, as transformation i alone applied to value: other
+// chains reach the same value (most steps return their input unchanged)
+// and share the work.
+func (r *Rule) transformStep(i int, value string, errs []error, cache *transformationTable) transformationValue {
+	var single transformationValue
+	if i == 0 {
+		// The chain's own entry is this step's.
+		single = r.applyTransformation(i, value)
+	} else {
+		key := newTransformationKey(value, r.transformationSingleIDs[i])
+		if cached, ok := cache.get(key); ok {
+			single = *cached
+		} else {
+			single = r.applyTransformation(i, value)
+			cache.set(key, single)
+		}
+	}
+	if single.failed {
+		// The full slice expression makes append copy: errs slices are
+		// shared by the cache entries of a chain's steps.
+		single.errs = append(errs[:len(errs):len(errs)], single.errs...)
+		return single
+	}
+	single.errs = errs
+	return single
+}
+
+// applyTransformation is transformation i alone on value.
+func (r *Rule) applyTransformation(i int, value string) transformationValue {
+	v, changed, err := r.transformations[i].Function(value)
+	if err != nil {
+		return transformationValue{arg: value, errs: []error{err}, failed: true}
+	}
+	return transformationValue{arg: v, changed: changed}
 }
 
 func (r *Rule) transformArg(arg types.MatchData, cache *transformationTable) (string, []error) {
 	switch {
 	case len(r.transformations) == 0:
 		return arg.Value(), nil
-	case arg.Variable().Name() == "TX":
+	case arg.Variable() == variables.TX:
 		// no cache for TX
 		arg, errs := r.executeTransformations(arg.Value())
 		return arg, errs
@@ -461,15 +585,9 @@ func (r *Rule) transformArg(arg types.MatchData, cache *transformationTable) (st
 		// Execute remaining transformations, caching each intermediate step
 		// so later rules sharing a prefix can reuse our work.
 		for i := startIdx; i < len(r.transformations); i++ {
-			v, _, err := r.transformations[i].Function(value)
-			if err != nil {
-				errs = append(errs, err)
-			} else {
-				value = v
-			}
-
-			key := newTransformationKey(input, r.transformationPrefixIDs[i])
-			cache.set(key, input, transformationValue{arg: value, errs: errs})
+			v := r.transformStep(i, value, errs, cache)
+			value, errs = v.arg, v.errs
+			cache.set(newTransformationKey(input, r.transformationPrefixIDs[i]), v)
 		}
 
 		return value, errs
@@ -681,6 +799,7 @@ func (r *Rule) AddTransformation(name string, t plugintypes.Transformation) erro
 	r.transformations = append(r.transformations, ruleTransformationParams{Function: t})
 	r.transformationsID = transformationID(r.transformationsID, name)
 	r.transformationPrefixIDs = append(r.transformationPrefixIDs, r.transformationsID)
+	r.transformationSingleIDs = append(r.transformationSingleIDs, transformationID(0, name))
 	return nil
 }
 
@@ -690,6 +809,7 @@ func (r *Rule) ClearTransformations() {
 	r.transformations = []ruleTransformationParams{}
 	r.transformationsID = 0
 	r.transformationPrefixIDs = nil
+	r.transformationSingleIDs = nil
 }
 
 // SetOperator sets the operator of the rule

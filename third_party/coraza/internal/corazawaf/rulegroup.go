@@ -302,7 +302,13 @@ func newTransformationKey(value string, transformationsID int) transformationKey
 	return transformationKey{value: unsafe.StringData(value), length: len(value), transformationsID: transformationsID}
 }
 
+// transformationValue is the result of a transformation chain prefix: the
+// value, the errors of its steps so far, and what its last step reported,
+// which multiMatch rules need.
 type transformationValue struct {
 	arg  string
 	errs []error
+	// changed is the last step's changed result; failed, that it returned
+	// an error (its input was kept).
+	changed, failed bool
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/corazawaf/coraza/v3/collection"
 	"github.com/corazawaf/coraza/v3/debuglog"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/macro"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/internal/auditlog"
 	"github.com/corazawaf/coraza/v3/internal/bodyprocessors"
@@ -140,7 +141,18 @@ type Transaction struct {
 
 	// matchBuffers hold GetField's listings of whole collections, one
 	// per variable.
-	matchBuffers map[variables.RuleVariable]*collections.MatchBuffer
+	matchBuffers [256]*collections.MatchBuffer // by variables.RuleVariable (a byte)
+	// keyBuffer holds GetField's listings of one key's values.
+	keyBuffer collections.MatchBuffer
+
+	// macroCache holds recent macro expansions (RULE.logdata for every
+	// rule).
+	macroCache macro.ExpansionCache
+}
+
+// MacroExpansionCache returns the transaction's cache of macro expansions.
+func (tx *Transaction) MacroExpansionCache() *macro.ExpansionCache {
+	return &tx.macroCache
 }
 
 func (tx *Transaction) ID() string {
@@ -672,7 +684,11 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 			tx.debugLogger.Error().Str("collection", rv.Variable.Name()).Msg("attempted to use regex with non-selectable collection")
 		}
 	case rv.KeyStr != "":
-		if m, ok := col.(collection.Keyed); ok {
+		if f, ok := col.(collections.BufferedStringFinder); ok {
+			// Used only until the next GetField, like the listings below.
+			buf = &tx.keyBuffer
+			matches = f.FindStringInto(rv.KeyStr, buf)
+		} else if m, ok := col.(collection.Keyed); ok {
 			matches = m.FindString(rv.KeyStr)
 		} else {
 			// This should probably never happen, selectability is checked at parsing time
@@ -684,9 +700,6 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 		if f, ok := col.(collections.BufferedFinder); ok {
 			buf = tx.matchBuffers[rv.Variable]
 			if buf == nil {
-				if tx.matchBuffers == nil {
-					tx.matchBuffers = map[variables.RuleVariable]*collections.MatchBuffer{}
-				}
 				buf = &collections.MatchBuffer{}
 				tx.matchBuffers[rv.Variable] = buf
 			}
@@ -699,27 +712,10 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 	// in the most common scenario filteredMatches length will be
 	// the same as matches length, so we avoid allocating per result.
 	// We reuse the matches slice to store filtered results avoiding extra allocation.
-	filteredCount := 0
-	for _, c := range matches {
-		isException := false
-		// Most variables have no exceptions: lower-case the key only when
-		// there is one to compare it with.
-		var lkey string
-		if len(rv.Exceptions) > 0 {
-			lkey = strings.ToLower(c.Key())
-		}
-		for _, ex := range rv.Exceptions {
-			// KeyStr is only meaningful without KeyRx: a regex exception from ctl
-			// carries an empty KeyStr, which would otherwise match a key named "".
-			if (ex.KeyRx != nil && ex.KeyRx.MatchString(lkey)) || (ex.KeyRx == nil && (ex.KeyStr == "" || strings.ToLower(ex.KeyStr) == lkey)) {
-				isException = true
-				break
-			}
-		}
-		if !isException {
-			matches[filteredCount] = c
-			filteredCount++
-		}
+	// Without exceptions nothing is filtered (the usual case).
+	filteredCount := len(matches)
+	if len(rv.Exceptions) > 0 {
+		filteredCount = filterExceptions(rv.Exceptions, matches)
 	}
 	if buf != nil && filteredCount < len(matches) {
 		// The buffered listing was compacted in place.
@@ -738,6 +734,71 @@ func (tx *Transaction) GetField(rv ruleVariableParams) []types.MatchData {
 		}
 	}
 	return matches
+}
+
+// filterExceptions moves the matches whose keys are none of exceptions to
+// the front of matches and returns their number. Keys compare in lower
+// case; ASCII keys are compared so without building the lower-case copies.
+func filterExceptions(exceptions []ruleVariableException, matches []types.MatchData) int {
+	filteredCount := 0
+	for _, c := range matches {
+		isException := false
+		key := c.Key()
+		lkey, lowered := "", false
+		for _, ex := range exceptions {
+			// KeyStr is only meaningful without KeyRx: a regex exception from ctl
+			// carries an empty KeyStr, which would otherwise match a key named "".
+			if ex.KeyRx != nil {
+				if !lowered {
+					lkey, lowered = strings.ToLower(key), true
+				}
+				if ex.KeyRx.MatchString(lkey) {
+					isException = true
+					break
+				}
+			} else if ex.KeyStr == "" || equalLower(ex.KeyStr, key) {
+				isException = true
+				break
+			}
+		}
+		if !isException {
+			matches[filteredCount] = c
+			filteredCount++
+		}
+	}
+	return filteredCount
+}
+
+// equalLower reports whether strings.ToLower(a) == strings.ToLower(b).
+func equalLower(a, b string) bool {
+	if !isASCII(a) || !isASCII(b) {
+		return strings.ToLower(a) == strings.ToLower(b)
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // RemoveRuleTargetByID removes the VARIABLE:KEY from the rule ID.
@@ -1761,7 +1822,12 @@ func (tx *Transaction) Close() error {
 	}
 
 	tx.variables.reset()
-	for _, b := range tx.matchBuffers {
+	tx.keyBuffer.Reset()
+	tx.macroCache.Reset()
+	for _, b := range &tx.matchBuffers {
+		if b == nil {
+			continue
+		}
 		b.Reset()
 	}
 	if err := tx.requestBodyBuffer.Reset(); err != nil {
@@ -1936,6 +2002,8 @@ type TransactionVariables struct {
 	timeSec                      *collections.Single
 	timeWday                     *collections.Single
 	timeYear                     *collections.Single
+	// ruleFields sets RULE's fields for every rule evaluated.
+	ruleFields *collections.IndexZeroSlots
 }
 
 func NewTransactionVariables() *TransactionVariables {
@@ -2004,6 +2072,7 @@ func NewTransactionVariables() *TransactionVariables {
 	v.geo = collections.NewMap(variables.Geo)
 	v.tx = collections.NewMap(variables.TX)
 	v.rule = collections.NewMap(variables.Rule)
+	v.ruleFields = collections.NewIndexZeroSlots(v.rule, ruleFieldKeys[:]...)
 	v.env = collections.NewMap(variables.Env)
 	v.files = collections.NewMap(variables.Files)
 	v.filesNames = collections.NewMap(variables.FilesNames)

@@ -18,12 +18,12 @@ type transformationTable struct {
 	used []int32
 }
 
+// transformationEntry is one cached step. Its key's value pointer keeps the
+// input string alive, so the address cannot be reused for other content
+// while the entry exists.
 type transformationEntry struct {
 	key transformationKey
-	// input is the value the key stands for, held so that its address
-	// is not reused while the entry exists.
-	input string
-	val   transformationValue
+	val transformationValue
 }
 
 func (k *transformationKey) hash() uint64 {
@@ -39,9 +39,9 @@ func (k *transformationKey) hash() uint64 {
 func tagOf(h uint64) uint32 { return uint32(h>>32) | 1 }
 
 // get returns the value stored for k.
-func (t *transformationTable) get(k transformationKey) (transformationValue, bool) {
+func (t *transformationTable) get(k transformationKey) (*transformationValue, bool) {
 	if len(t.tags) == 0 {
-		return transformationValue{}, false
+		return nil, false
 	}
 	h := k.hash()
 	tag := tagOf(h)
@@ -49,17 +49,17 @@ func (t *transformationTable) get(k transformationKey) (transformationValue, boo
 	for i := h & mask; ; i = (i + 1) & mask {
 		switch t.tags[i] {
 		case 0:
-			return transformationValue{}, false
+			return nil, false
 		case tag:
 			if e := &t.entries[i]; e.key == k {
-				return e.val, true
+				return &e.val, true
 			}
 		}
 	}
 }
 
-// set stores v for k, the key of input, replacing any previous value.
-func (t *transformationTable) set(k transformationKey, input string, v transformationValue) {
+// set stores v for k, replacing any previous value.
+func (t *transformationTable) set(k transformationKey, v transformationValue) {
 	if 2*(len(t.used)+1) > len(t.tags) {
 		t.grow()
 	}
@@ -70,7 +70,7 @@ func (t *transformationTable) set(k transformationKey, input string, v transform
 		switch t.tags[i] {
 		case 0:
 			t.tags[i] = tag
-			t.entries[i] = transformationEntry{key: k, input: input, val: v}
+			t.entries[i] = transformationEntry{key: k, val: v}
 			t.used = append(t.used, int32(i))
 			return
 		case tag:
@@ -90,7 +90,7 @@ func (t *transformationTable) grow() {
 	t.used = t.used[:0]
 	for i, tag := range oldTags {
 		if tag != 0 {
-			t.set(oldEntries[i].key, oldEntries[i].input, oldEntries[i].val)
+			t.set(oldEntries[i].key, oldEntries[i].val)
 		}
 	}
 }

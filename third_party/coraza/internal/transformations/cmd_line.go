@@ -24,6 +24,10 @@ func cmdLine(data string) (string, bool, error) {
 	for i := 0; i < len(data); i++ {
 		if needsTransform(data[i]) {
 			transformed, changed := doCMDLine(data, i)
+			if !changed && transformed == data {
+				// The value as it is, not a copy of it.
+				return data, false, nil
+			}
 			return transformed, changed, nil
 		}
 	}

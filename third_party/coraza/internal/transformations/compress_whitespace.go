@@ -10,6 +10,10 @@ import (
 )
 
 func compressWhitespace(value string) (string, bool, error) {
+	if singleSpacedASCII(value) {
+		// Nothing to compress: the value as it is, not a copy of it.
+		return value, false, nil
+	}
 	for i, r := range value {
 		if isLatinSpace(r) || value[i] == rawNBSP {
 			transformedValue, changed := doCompressWhitespace(value, i)
@@ -49,7 +53,24 @@ func doCompressWhitespace(input string, pos int) (string, bool) {
 		i += size
 	}
 
+	if !changed && string(ret) == input {
+		return input, false
+	}
 	return strings.WrapUnsafe(ret), changed
+}
+
+// singleSpacedASCII reports that value is ASCII whose only white space is
+// single spaces: compressWhitespace leaves such a value as it is.
+func singleSpacedASCII(value string) bool {
+	for i := 0; i < len(value); i++ {
+		switch c := value[i]; {
+		case c >= 0x80, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false
+		case c == ' ' && i > 0 && value[i-1] == ' ':
+			return false
+		}
+	}
+	return true
 }
 
 // rawNBSP is a bare 0xA0 byte: a Latin-1 non-breaking space that is not part

@@ -3,7 +3,14 @@
 
 package transformations
 
+import "strings"
+
 func removeComments(value string) (string, bool, error) {
+	if !strings.Contains(value, "/*") && !strings.Contains(value, "--") && strings.IndexByte(value, '#') < 0 {
+		// Nothing to remove ("<!--" and "-->" hold "--"): the value as
+		// it is, not a copy of it.
+		return value, false, nil
+	}
 	inputLen := len(value)
 	// we must add one pad to the right
 	input := []byte(value + "\x00")

@@ -3,9 +3,19 @@
 
 package transformations
 
-import stringsutil "github.com/corazawaf/coraza/v3/internal/strings"
+import (
+	"strings"
+
+	stringsutil "github.com/corazawaf/coraza/v3/internal/strings"
+)
 
 func removeCommentsChar(value string) (string, bool, error) {
+	if !strings.Contains(value, "/*") && !strings.Contains(value, "*/") &&
+		!strings.Contains(value, "--") && strings.IndexByte(value, '#') < 0 {
+		// Nothing to remove ("<!--" and "-->" hold "--"): the value as
+		// it is, not a copy of it.
+		return value, false, nil
+	}
 	inputLen := len(value)
 	res := make([]byte, 0, inputLen)
 	changed := false

@@ -3,7 +3,13 @@
 
 package transformations
 
+import "strings"
+
 func replaceComments(data string) (string, bool, error) {
+	if !strings.Contains(data, "/*") {
+		// No comment: the value as it is, not a copy of it.
+		return data, false, nil
+	}
 	transformedData, changed := doReplaceComments(data)
 	return transformedData, changed, nil
 }

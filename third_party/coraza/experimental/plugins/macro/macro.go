@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/corazawaf/coraza/v3/collection"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
@@ -31,7 +33,87 @@ func NewMacro(data string) (Macro, error) {
 	if err := macro.compile(data); err != nil {
 		return nil, err
 	}
+	if len(macro.tokens) > 1 {
+		macro.id = textID(data)
+	}
 	return macro, nil
+}
+
+// textIDs numbers the texts of multi-token macros, so that the macros of
+// different rules with the same text share cached expansions.
+var (
+	textIDsMu sync.Mutex
+	textIDs   = map[string]uint32{}
+)
+
+func textID(text string) uint32 {
+	textIDsMu.Lock()
+	defer textIDsMu.Unlock()
+	id, ok := textIDs[text]
+	if !ok {
+		id = uint32(len(textIDs)) + 1
+		textIDs[text] = id
+	}
+	return id
+}
+
+// ExpansionCache holds a transaction's recent expansions of multi-token
+// macros. Rules expand the same text one after another (CRS's logdata,
+// "Matched Data: %{TX.0} found within %{MATCHED_VAR_NAME}: ..."), and
+// while the values it names are the same strings, so is the expansion.
+type ExpansionCache struct {
+	entries [expansionCacheSize]expansion
+}
+
+const (
+	expansionCacheSize = 16
+	maxCachedParts     = 8
+)
+
+type expansion struct {
+	id     uint32 // of the macro's text
+	n      int    // number of parts; 0 for an empty entry
+	parts  [maxCachedParts]string
+	result string // the parts joined
+}
+
+// Reset drops the cached expansions.
+func (c *ExpansionCache) Reset() {
+	*c = ExpansionCache{}
+}
+
+// expansionCacher is implemented by transactions that keep an
+// ExpansionCache.
+type expansionCacher interface {
+	MacroExpansionCache() *ExpansionCache
+}
+
+// lookup returns the cached expansion of macro m from parts, its tokens'
+// expansions.
+func (c *ExpansionCache) lookup(m *macro, parts []string) (string, bool) {
+	e := &c.entries[m.id%expansionCacheSize]
+	if e.id != m.id || e.n != len(parts) {
+		return "", false
+	}
+	for i, p := range parts {
+		if m.tokens[i].variable == variables.Unknown {
+			// The same text has the same text tokens.
+			continue
+		}
+		// The same string (address and length) is the same content;
+		// empty strings are all the same.
+		if q := e.parts[i]; len(q) != len(p) || len(p) > 0 && unsafe.StringData(q) != unsafe.StringData(p) {
+			return "", false
+		}
+	}
+	return e.result, true
+}
+
+func (c *ExpansionCache) store(id uint32, parts []string, result string) {
+	e := &c.entries[id%expansionCacheSize]
+	e.id, e.n = id, len(parts)
+	copy(e.parts[:], parts)
+	e.result = result
 }
 
 type macroToken struct {
@@ -51,6 +133,8 @@ type macroToken struct {
 type macro struct {
 	original string
 	tokens   []macroToken
+	// id numbers the text of a multi-token macro (see ExpansionCache).
+	id uint32
 }
 
 // Expand the pre-compiled macro expression into a string
@@ -60,7 +144,7 @@ func (m *macro) Expand(tx plugintypes.TransactionState) string {
 	}
 	// Expand the tokens first and size the result once: RULE.msg and
 	// RULE.logdata are expanded for every rule evaluated.
-	var parts [8]string
+	var parts [maxCachedParts]string
 	ps := parts[:0]
 	n := 0
 	for _, token := range m.tokens {
@@ -68,10 +152,20 @@ func (m *macro) Expand(tx plugintypes.TransactionState) string {
 		ps = append(ps, p)
 		n += len(p)
 	}
+	var cache *ExpansionCache
+	if c, ok := tx.(expansionCacher); ok && len(ps) <= maxCachedParts {
+		cache = c.MacroExpansionCache()
+		if r, ok := cache.lookup(m, ps); ok {
+			return r
+		}
+	}
 	res := strings.Builder{}
 	res.Grow(n)
 	for _, p := range ps {
 		res.WriteString(p)
+	}
+	if cache != nil {
+		cache.store(m.id, ps, res.String())
 	}
 	return res.String()
 }
@@ -81,6 +175,11 @@ func expandToken(tx plugintypes.TransactionState, token macroToken) string {
 		return token.text
 	}
 	switch col := tx.Collection(token.variable).(type) {
+	case firstValuer:
+		// The first value, as Get's below, without listing them all.
+		if v, ok := col.FirstValue(token.key); ok {
+			return v
+		}
 	case collection.Keyed:
 		if c := col.Get(token.key); len(c) > 0 {
 			return c[0]
@@ -96,6 +195,12 @@ func expandToken(tx plugintypes.TransactionState, token macroToken) string {
 	// If the variable is known (e.g. TX) but the key is not found, we return the original text
 	tx.DebugLogger().Warn().Str("variable", token.variable.Name()).Str("key", token.key).Msg("key not found in collection, returning the original text")
 	return token.text
+}
+
+// firstValuer is implemented by the keyed collections that can return a
+// key's first value without allocating the list Get returns.
+type firstValuer interface {
+	FirstValue(key string) (string, bool)
 }
 
 // compile is used to parse the input and generate the corresponding token
