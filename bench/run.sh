@@ -9,6 +9,9 @@
 # Usage: bench/run.sh            (from the repository root or anywhere)
 #   DURATION=10s CONNS=32 WARMUP=2s  override the wrk run
 #   ONLY="nginx pinpoint-post"       run a subset of rows (names below)
+#   ROUNDS=3                         run every row 3 times, in turns, and add
+#                                    a summary: each row's lowest proxy CPU
+#                                    and the range (a shared machine is noisy)
 #   PINPOINT_BIN=/path TAG=" (old)"  measure a given pinpoint binary instead
 #                                    of building this tree; TAG marks its rows
 #
@@ -23,6 +26,7 @@ duration=${DURATION:-10s}
 warmup=${WARMUP:-2s}
 conns=${CONNS:-32}
 only=${ONLY:-}
+rounds=${ROUNDS:-1}
 
 proxy_cpu=0     # the proxy under test
 load_cpu=1      # wrk and the backend
@@ -30,6 +34,7 @@ backend_port=18000
 nginx_port=18081
 pinpoint_port=18080
 floor_port=18082
+rp_port=18083
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -147,6 +152,8 @@ proxy_conf="
 # --- measurement -------------------------------------------------------------
 results=()
 nginx_us=""
+declare -A cpu_runs # row -> every proxy CPU figure measured for it
+row_order=()
 
 # wrk_run URL [HEADER...]: prints the RESULT line of post.lua.
 wrk_run() {
@@ -192,6 +199,10 @@ measure() {
 		proxy_us="–"
 	fi
 	[[ $row == nginx ]] && nginx_us=$proxy_us
+	if [[ $proxy_us != "–" ]]; then
+		[[ -n ${cpu_runs[$row]:-} ]] || row_order+=("$row")
+		cpu_runs[$row]+="$proxy_us "
+	fi
 	ratio="–"
 	if [[ -n $nginx_us && $proxy_us != "–" && $row != nginx ]]; then
 		ratio=$(awk -v a="$proxy_us" -v b="$nginx_us" 'BEGIN{printf "%.2f", a/b}')
@@ -244,31 +255,9 @@ pinpoint_row() {
 	rm -rf "$data/pinpoint.db" "$data/pinpoint.db-wal" "$data/pinpoint.db-shm"
 }
 
-main() {
-	need
-	mkdir -p "$work"
-	local load0
-	load0=$(cut -d' ' -f1 /proc/loadavg)
-	if awk -v l="$load0" 'BEGIN{exit !(l > 1.0)}'; then
-		echo "bench: load average is $load0 before starting: other work shares these 2 CPUs, so figures will be noisy (CPU µs/req least so)" >&2
-	fi
-	if [[ -n ${PINPOINT_BIN:-} ]]; then
-		pp=$PINPOINT_BIN
-	else
-		echo "bench: building pinpoint" >&2
-		(cd "$repo" && go build -o "$pp" ./cmd/pinpoint)
-	fi
-
-	local bpid npid
-	bpid=$(start_nginx backend "$load_cpu" "$backend_conf")
-	pids+=("$bpid")
-	wait_http "http://127.0.0.1:$backend_port/" || die "backend nginx did not start (see $work/backend/logs)"
-	backend_pids=$(family "$bpid")
-
-	echo "| row                          | expect |    req/s | p50 µs  | p99 µs  | proxy µs/req | vs nginx | backend µs/req |" >&2
-	results+=("| row | expect | req/s | p50 µs | p99 µs | proxy CPU µs/req | vs nginx | backend CPU µs/req |")
-	results+=("|---|---|---:|---:|---:|---:|---:|---:|")
-
+# rows: every row once, in order (one round).
+rows() {
+	local npid
 	if want direct; then
 		measure direct "http://127.0.0.1:$backend_port/echo" 200 "" "$backend_pids"
 	fi
@@ -290,6 +279,16 @@ main() {
 		stop_pid "$fpid"
 	fi
 
+	if want go-reverseproxy; then
+		(cd "$repo" && go build -o "$work/reverseproxy" ./bench/reverseproxy)
+		taskset -c "$proxy_cpu" "$work/reverseproxy" "127.0.0.1:$rp_port" "http://127.0.0.1:$backend_port" 2>"$work/reverseproxy.log" &
+		local rpid=$!
+		pids+=("$rpid")
+		wait_http "http://127.0.0.1:$rp_port/" || die "the reverse proxy did not start (see $work/reverseproxy.log)"
+		measure go-reverseproxy "http://127.0.0.1:$rp_port/echo" 200 "$rpid" "$backend_pids"
+		stop_pid "$rpid"
+	fi
+
 	local c=$here/config
 	pinpoint_row pinpoint-post "$c/post.yaml" /echo 200
 	pinpoint_row pinpoint-denied-415 "$c/post.yaml" /denied 415
@@ -306,11 +305,66 @@ main() {
 	pinpoint_row pinpoint-authn-authz "$c/auth.yaml" /echo 200 "X-Api-Key: pp_bench_abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
 	pinpoint_row pinpoint-waf-pl1 "$c/waf.yaml" /echo 200
 
+}
+
+main() {
+	need
+	mkdir -p "$work"
+	local load0
+	load0=$(cut -d' ' -f1 /proc/loadavg)
+	if awk -v l="$load0" 'BEGIN{exit !(l > 1.0)}'; then
+		echo "bench: load average is $load0 before starting: other work shares these 2 CPUs, so figures will be noisy (CPU µs/req least so)" >&2
+	fi
+	if [[ -n ${PINPOINT_BIN:-} ]]; then
+		pp=$PINPOINT_BIN
+	else
+		echo "bench: building pinpoint" >&2
+		(cd "$repo" && go build -o "$pp" ./cmd/pinpoint)
+	fi
+
+	local bpid
+	bpid=$(start_nginx backend "$load_cpu" "$backend_conf")
+	pids+=("$bpid")
+	wait_http "http://127.0.0.1:$backend_port/" || die "backend nginx did not start (see $work/backend/logs)"
+	backend_pids=$(family "$bpid")
+
+	echo "| row                          | expect |    req/s | p50 µs  | p99 µs  | proxy µs/req | vs nginx | backend µs/req |" >&2
+	results+=("| row | expect | req/s | p50 µs | p99 µs | proxy CPU µs/req | vs nginx | backend CPU µs/req |")
+	results+=("|---|---|---:|---:|---:|---:|---:|---:|")
+
+	local round
+	for ((round = 1; round <= rounds; round++)); do
+		((rounds == 1)) || echo "bench: round $round of $rounds" >&2
+		rows
+	done
+
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC') — $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
 	echo "wrk -t1 -c$conns -d$duration (after a $warmup warm-up), proxy on CPU $proxy_cpu, wrk + nginx backend on CPU $load_cpu; load average $load0 at start, $(cut -d' ' -f1 /proc/loadavg) at end"
 	echo
 	printf '%s\n' "${results[@]}"
+	if ((rounds > 1)); then
+		summary
+	fi
+}
+
+# summary: per row, the lowest proxy CPU figure of all rounds (the least
+# disturbed run), the range, and the lowest against nginx's lowest.
+summary() {
+	local row lo hi base=""
+	echo
+	echo "Lowest of $rounds rounds (proxy CPU µs/req):"
+	echo
+	echo "| row | lowest | range | lowest vs nginx lowest |"
+	echo "|---|---:|---|---:|"
+	[[ -n ${cpu_runs[nginx]:-} ]] && base=$(tr ' ' '\n' <<<"${cpu_runs[nginx]}" | grep . | sort -g | head -n1)
+	for row in "${row_order[@]}"; do
+		lo=$(tr ' ' '\n' <<<"${cpu_runs[$row]}" | grep . | sort -g | head -n1)
+		hi=$(tr ' ' '\n' <<<"${cpu_runs[$row]}" | grep . | sort -g | tail -n1)
+		local ratio="–"
+		[[ -n $base && $row != nginx ]] && ratio=$(awk -v a="$lo" -v b="$base" 'BEGIN{printf "%.2f", a/b}')
+		printf '| %s | %s | %s–%s | %s |\n' "$row" "$lo" "$lo" "$hi" "$ratio"
+	done
 }
 
 main "$@"
