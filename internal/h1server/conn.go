@@ -98,6 +98,7 @@ type conn struct {
 	handlerWriteDL bool
 
 	reqStart  time.Time // when the current request's first byte arrived (zero: not taken)
+	respStart time.Time // when its header was read: WriteTimeout counts from here (zero: not taken)
 	lastWrite time.Time // when the last response was finished (zero: not taken)
 
 	rerr error // the connection's read side failed: no more requests
@@ -213,7 +214,7 @@ func (c *conn) closeLingering() {
 // the idle timeout applies; a connection's first request is bounded by
 // the header timeout from the accept, as net/http does.
 func (c *conn) awaitRequest(first bool) error {
-	c.reqStart = time.Time{}
+	c.reqStart, c.respStart = time.Time{}, time.Time{}
 	if c.rpos < c.rend {
 		// A pipelined request is already here.
 		if !first {
@@ -276,7 +277,7 @@ func (c *conn) awaitRequest(first bool) error {
 // timeIfNeeded reads the clock at a request's start only when a
 // timeout counts from there.
 func (c *conn) timeIfNeeded() time.Time {
-	if c.srv.ReadTimeout > 0 || c.srv.WriteTimeout > 0 {
+	if c.srv.ReadTimeout > 0 {
 		return time.Now()
 	}
 	return time.Time{}
@@ -297,6 +298,12 @@ func (c *conn) shrinkReadBuffer() {
 // request and, if not, whether closing it should linger.
 func (c *conn) serveOne() (keep, linger bool) {
 	info, perr := c.readRequest()
+	if c.srv.WriteTimeout > 0 {
+		// As net/http: the answer's time counts from the end of the
+		// header, not from the accept (a preconnected client may send
+		// its first request long after).
+		c.respStart = time.Now()
+	}
 	if perr != nil {
 		if perr == errSilent {
 			return false, false
@@ -665,17 +672,17 @@ func (c *conn) armRead(want time.Time, slack time.Duration) {
 }
 
 // armWrite sets the write deadline for the current response: WriteTimeout
-// from the request's start, or none.
+// from the end of the request's header, or none.
 func (c *conn) armWrite() {
 	if c.handlerWriteDL {
 		return
 	}
 	want, slack := time.Time{}, time.Duration(0)
 	if d := c.srv.WriteTimeout; d > 0 {
-		if c.reqStart.IsZero() {
-			c.reqStart = time.Now()
+		if c.respStart.IsZero() {
+			c.respStart = time.Now()
 		}
-		want, slack = c.reqStart.Add(d), slackFor(d)
+		want, slack = c.respStart.Add(d), slackFor(d)
 	}
 	if at, ok := c.writeDL.next(want, slack); ok {
 		c.writeDL = deadline{at: at, known: c.rwc.SetWriteDeadline(at) == nil}
