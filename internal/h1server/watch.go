@@ -132,5 +132,10 @@ func (w *watcher) stop() {
 	if w.err != nil && c.rerr == nil {
 		c.rerr = w.err
 	}
+	// Under the lock: a timer goroutine of an earlier arm (one whose
+	// Stop came too late, or the Reset's own firing) may still look at
+	// the state.
+	w.mu.Lock()
 	w.state, w.aborted, w.got, w.err = watchOff, false, false, nil
+	w.mu.Unlock()
 }
