@@ -238,17 +238,31 @@ var errCorruptBlock = errors.New("call log block is corrupt")
 const maxBlockRaw = 256 << 20
 
 // forEachEntry calls fn for every entry of a block body until fn returns
-// false.
+// false. The entry's slices point into the decoded block.
 func forEachEntry(body []byte, fn func(e *entry) bool) error {
+	return forEachEntryIn(nil, body, fn)
+}
+
+// forEachEntryIn is forEachEntry decoding into *scratch (grown as
+// needed and kept there), so that reading many blocks reuses one buffer;
+// fn must copy what it keeps of an entry.
+func forEachEntryIn(scratch *[]byte, body []byte, fn func(e *entry) bool) error {
 	if len(body) == 0 || body[0] != blockFormat {
 		return errCorruptBlock
 	}
 	if n, err := s2.DecodedLen(body[1:]); err != nil || n > maxBlockRaw {
 		return errCorruptBlock
 	}
-	p, err := s2.Decode(nil, body[1:])
+	var dst []byte
+	if scratch != nil {
+		dst = (*scratch)[:cap(*scratch)]
+	}
+	p, err := s2.Decode(dst, body[1:])
 	if err != nil {
 		return errCorruptBlock
+	}
+	if scratch != nil {
+		*scratch = p[:0]
 	}
 	var e entry
 	for len(p) > 0 {
@@ -483,6 +497,7 @@ func (l *Log) searchBlocks(ctx context.Context, m *matcher, limit int, cands []c
 	}
 	defer rows.Close()
 	cands = m.sortTrim(cands, limit)
+	var scratch []byte
 	for rows.Next() {
 		var tsMin, tsMax int64
 		var body []byte
@@ -498,12 +513,27 @@ func (l *Log) searchBlocks(ctx context.Context, m *matcher, limit int, cands []c
 				break
 			}
 		}
+		// A match is copied out of the decoded block, which the next
+		// block reuses: holding views would keep up to limit decoded
+		// blocks (MBs each) alive. One that cannot make the best limit
+		// found so far is not copied at all.
+		var worst *candidate
+		if len(cands) >= limit {
+			w := cands[len(cands)-1]
+			worst = &w
+		}
 		found := false
-		if err := forEachEntry(body, func(e *entry) bool {
-			if m.match(e) {
-				cands = append(cands, candidate{ts: e.ts, id: string(e.id), doc: e.doc, bin: true})
-				found = true
+		if err := forEachEntryIn(&scratch, body, func(e *entry) bool {
+			if !m.match(e) {
+				return true
 			}
+			c := candidate{ts: e.ts, id: string(e.id), bin: true}
+			if worst != nil && !m.before(&c, worst) {
+				return true
+			}
+			c.doc = bytes.Clone(e.doc)
+			cands = append(cands, c)
+			found = true
 			return true
 		}); err != nil {
 			return nil, err
