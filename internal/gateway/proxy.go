@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"pinpoint/internal/clientip"
+	"pinpoint/internal/h1client"
 	"pinpoint/internal/pipeline"
 	"pinpoint/internal/verdict"
 )
@@ -161,11 +161,14 @@ func (g *runtime) proxy(w http.ResponseWriter, pr *pipeline.Request, rt *route, 
 			out.Body = nil
 		}
 		if out.Body != nil && pr.BodyBuffered() {
-			// The body is in memory: each attempt sends it from the start,
-			// and GetBody tells the upstream client it can write it whole.
+			// The body is in memory: each attempt sends it from the
+			// start, and the upstream client writes it with the head.
 			b, _ := pr.Body()
-			out.Body = io.NopCloser(bytes.NewReader(b))
-			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+			out.Body = h1client.NewBytes(b)
+			if !h1client.Takes(out) {
+				// net/http's Transport (TLS upstreams) rewinds through GetBody.
+				out.GetBody = func() (io.ReadCloser, error) { return h1client.NewBytes(b), nil }
+			}
 		}
 		out = out.WithContext(ctx)
 		t.outstanding.Add(1)

@@ -4,6 +4,10 @@ package h1client
 
 import "net"
 
-// alive cannot peek without blocking on this platform; a connection the
-// upstream closed fails on use instead.
-func alive(net.Conn) bool { return true }
+// peeker cannot peek without blocking on this platform; a connection
+// the upstream closed fails on use instead.
+type peeker struct{}
+
+func (p *peeker) init(net.Conn) {}
+
+func (p *peeker) alive() bool { return true }

@@ -40,8 +40,10 @@ type Client struct {
 type conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	wbuf   []byte // the request being written, kept for the next one
+	rbuf   []byte // the response head being read, kept likewise
 	idleAt time.Time
+	peek   peeker
 }
 
 const bufSize = 4 << 10
@@ -58,13 +60,15 @@ func Takes(req *http.Request) bool {
 	if _, ok := req.Header["Expect"]; ok {
 		return false
 	}
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	_, inMemory := bodyBytes(req)
+	return inMemory
 }
 
 // RoundTrip sends req and returns the upstream's response, whose body
 // must be read to the end or closed. It serves the requests Takes
-// accepts; a request with a body must set GetBody (the proof that the
-// body is in memory), which is how the caller states it.
+// accepts: a request with a body must carry it as an InMemory body
+// (NewBytes), which is how the caller states that it is all in memory.
+// An answer that breaks HTTP/1.1 is a *BadResponse error.
 func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !Takes(req) {
 		if c.Fallback == nil {
@@ -72,6 +76,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return c.Fallback.RoundTrip(req)
 	}
+	b, _ := bodyBytes(req)
 	ctx := req.Context()
 	addr := hostPort(req.URL.Host)
 	cn, err := c.get(ctx, addr)
@@ -82,7 +87,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	// any read or write on the connection by expiring its deadline.
 	var stop func() bool
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Unix(1, 0)) })
+		stop = context.AfterFunc(ctx, cn.expire)
 	}
 	fail := func(err error) (*http.Response, error) {
 		if stop != nil {
@@ -94,29 +99,18 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if err := req.Write(cn.bw); err != nil {
-		return fail(err)
-	}
-	if err := cn.bw.Flush(); err != nil {
+	if err := cn.writeRequest(req, b); err != nil {
 		return fail(err)
 	}
 	if c.ResponseHeaderTimeout > 0 {
 		_ = cn.nc.SetReadDeadline(time.Now().Add(c.ResponseHeaderTimeout))
 	}
-	var resp *http.Response
-	for {
-		resp, err = http.ReadResponse(cn.br, req)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
-				err = &headerTimeout{after: c.ResponseHeaderTimeout}
-			}
-			return fail(err)
+	resp, err := cn.readResponse(req)
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+			err = &headerTimeout{after: c.ResponseHeaderTimeout}
 		}
-		// 1xx informational answers (103 Early Hints) precede the real one.
-		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-			continue
-		}
-		break
+		return fail(err)
 	}
 	if c.ResponseHeaderTimeout > 0 {
 		// The body streams for as long as it takes (SSE); only the
@@ -124,18 +118,26 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		// is seen by the check below.
 		_ = cn.nc.SetReadDeadline(time.Time{})
 		if ctx.Err() != nil {
-			resp.Body.Close()
 			return fail(ctx.Err())
 		}
 	}
-	b := &body{rc: resp.Body, cn: cn, c: c, addr: addr, stop: stop, keep: !resp.Close && !req.Close}
-	if resp.Body == http.NoBody {
-		b.finish(true)
+	f, hasBody, err := frame(resp, req)
+	if err != nil {
+		return fail(err)
+	}
+	bd := &body{framed: f, cn: cn, c: c, addr: addr, stop: stop, keep: !resp.Close && !req.Close}
+	if !hasBody {
+		bd.finish(true)
 		return resp, nil
 	}
-	resp.Body = b
+	bd.br = cn.br
+	resp.Body = bd
 	return resp, nil
 }
+
+// expire makes every pending and future read and write on the
+// connection fail at once.
+func (cn *conn) expire() { _ = cn.nc.SetDeadline(time.Unix(1, 0)) }
 
 // headerTimeout is the error for an upstream that wrote no response
 // headers within ResponseHeaderTimeout.
@@ -151,19 +153,24 @@ var _ net.Error = (*headerTimeout)(nil)
 
 // body returns its connection to the pool once read to the end.
 type body struct {
-	rc   io.ReadCloser
+	framed
 	cn   *conn
 	c    *Client
 	addr string
 	stop func() bool
 	keep bool
+	err  error // sticky: once the body ended, the connection is not read again
 	done atomic.Bool
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err == io.EOF {
-		b.finish(true)
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.read(p)
+	if err != nil {
+		b.err = err
+		b.finish(err == io.EOF)
 	}
 	return n, err
 }

@@ -46,8 +46,7 @@ func post(t *testing.T, ctx context.Context, rawURL, body string) *http.Request 
 	req := (&http.Request{
 		Method: http.MethodPost, URL: u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: int64(len(b)),
-		Body:    io.NopCloser(bytes.NewReader(b)),
-		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		Body: NewBytes(b),
 	}).WithContext(ctx)
 	return req
 }

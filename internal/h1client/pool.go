@@ -28,7 +28,7 @@ func (c *Client) get(ctx context.Context, addr string) (*conn, error) {
 		list[len(list)-1] = nil
 		c.idle[addr] = list[:len(list)-1]
 		c.mu.Unlock()
-		if now.Sub(cn.idleAt) < c.idleTimeout() && alive(cn.nc) {
+		if now.Sub(cn.idleAt) < c.idleTimeout() && cn.peek.alive() {
 			return cn, nil
 		}
 		_ = cn.nc.Close()
@@ -41,7 +41,9 @@ func (c *Client) get(ctx context.Context, addr string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, bufSize), bw: bufio.NewWriterSize(nc, bufSize)}, nil
+	cn := &conn{nc: nc, br: bufio.NewReaderSize(nc, bufSize)}
+	cn.peek.init(nc)
+	return cn, nil
 }
 
 // put pools a connection whose last response was read to the end.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"pinpoint/internal/httpfield"
 )
 
 // protoError is a request the server refuses itself: it answers with
@@ -193,7 +195,7 @@ func splitRequestLine[T string | []byte](line T) (sp1, sp2, major, minor int, ok
 		return 0, 0, 0, 0, false, badRequest("malformed request line")
 	}
 	sp2 += sp1 + 1
-	if sp1 == 0 || !isToken(line[:sp1]) {
+	if sp1 == 0 || !httpfield.IsToken(line[:sp1]) {
 		return 0, 0, 0, 0, false, badRequest("invalid method")
 	}
 	major, minor, ok = parseVersion(line[sp2+1:])
@@ -416,40 +418,14 @@ func parseField(line string) (key, value string, perr *protoError) {
 		return "", "", badRequest("malformed header line")
 	}
 	key = line[:colon]
-	if key == "" || !isToken(key) {
+	if key == "" || !httpfield.IsToken(key) {
 		return "", "", badRequest("invalid header name")
 	}
 	value = line[colon+1:]
-	for i := 0; i < len(value); i++ {
-		if b := value[i]; b < ' ' && b != '\t' || b == 0x7f {
-			return "", "", badRequest("invalid header value")
-		}
+	if !httpfield.ValidValue(value) {
+		return "", "", badRequest("invalid header value")
 	}
-	return canonicalKey(key), trimOWS(value), nil
-}
-
-// canonicalKey is textproto.CanonicalMIMEHeaderKey for a valid key,
-// without its copy when the key is canonical already (as clients send).
-func canonicalKey(k string) string {
-	upper := true
-	for i := 0; i < len(k); i++ {
-		b := k[i]
-		if upper && 'a' <= b && b <= 'z' || !upper && 'A' <= b && b <= 'Z' {
-			return textproto.CanonicalMIMEHeaderKey(k)
-		}
-		upper = b == '-'
-	}
-	return k
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
+	return httpfield.CanonicalKey(key), httpfield.TrimOWS(value), nil
 }
 
 // parseContentLength accepts decimal digits only, as net/http does.
@@ -546,16 +522,6 @@ var pathSafe = func() (t [256]bool) {
 	return t
 }()
 
-// isToken reports whether s is an RFC 9110 token.
-func isToken[T string | []byte](s T) bool {
-	for i := 0; i < len(s); i++ {
-		if !tokenByte[s[i]] {
-			return false
-		}
-	}
-	return len(s) > 0
-}
-
 func indexByte[T string | []byte](s T, b byte) int {
 	for i := 0; i < len(s); i++ {
 		if s[i] == b {
@@ -585,22 +551,6 @@ func lower(b byte) byte {
 	}
 	return b
 }
-
-var tokenByte = func() (t [256]bool) {
-	for b := 'a'; b <= 'z'; b++ {
-		t[b] = true
-	}
-	for b := 'A'; b <= 'Z'; b++ {
-		t[b] = true
-	}
-	for b := '0'; b <= '9'; b++ {
-		t[b] = true
-	}
-	for _, b := range "!#$%&'*+-.^_`|~" {
-		t[b] = true
-	}
-	return t
-}()
 
 // hasToken is net/http's: whether the comma-separated list v holds token,
 // ASCII case-insensitively.

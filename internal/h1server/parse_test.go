@@ -3,7 +3,6 @@ package h1server
 import (
 	"math/rand/v2"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"reflect"
 	"testing"
@@ -32,14 +31,6 @@ func TestParseTargetMatchesURL(t *testing.T) {
 		}
 		if gotErr == nil && !reflect.DeepEqual(*got, *want) {
 			t.Fatalf("%q: got %#v, url says %#v", target, *got, *want)
-		}
-	}
-}
-
-func TestCanonicalKeyMatchesTextproto(t *testing.T) {
-	for _, k := range []string{"Host", "host", "HOST", "content-type", "Content-Type", "X-Foo-Bar", "x-foo_bar", "a", "A-", "-a", "WWW-Authenticate", "Accept-encoding", "x1-y2"} {
-		if got, want := canonicalKey(k), textproto.CanonicalMIMEHeaderKey(k); got != want {
-			t.Errorf("%q: %q, textproto says %q", k, got, want)
 		}
 	}
 }
