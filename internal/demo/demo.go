@@ -126,6 +126,10 @@ upstreams:
   down:
     targets: [{url: %q}]
     timeouts: {connect: 500ms}
+  broken:
+    # The same demo service, as its own upstream so that its broken answers
+    # eject no target that the other routes use.
+    targets: [{url: %q}]
 %s
 routes:
   - id: orders-create
@@ -155,7 +159,11 @@ routes:
   - id: reports
     path: /reports/*
     upstream: down
-%s%s`, p.Gateway, p.Admin, p.Store, p.Upstream, p.Upstream, p.Dead, upstreams.String(), routes.String(), sections.String())
+  - id: broken
+    path: /broken
+    methods: [GET]
+    upstream: broken
+%s%s`, p.Gateway, p.Admin, p.Store, p.Upstream, p.Upstream, p.Dead, p.Upstream, upstreams.String(), routes.String(), sections.String())
 }
 
 // Examples lists every demo request, the success first.
@@ -171,6 +179,7 @@ func Examples(p Ports) []Example {
 		{Order: 80, Title: "An upstream that is down (502, never a 403)", Method: "GET", Path: "/reports/daily", Status: 502, Code: "upstream_unreachable"},
 		{Order: 81, Title: "An upstream that is too slow (504)", Method: "GET", Path: "/slow", Status: 504, Code: "upstream_timeout"},
 		{Order: 82, Title: "The upstream's own 403, passed through and marked", Method: "POST", Path: "/legacy/accounts", Headers: [][2]string{json}, Body: `{}`, Status: 403, DeniedBy: "upstream"},
+		{Order: 83, Title: "An upstream answer with two Content-Lengths (502: the gateway does not pass on a framing it cannot trust)", Method: "GET", Path: "/broken", Status: 502, Code: "upstream_bad_response"},
 	}
 	for _, e := range exts() {
 		if e.Examples != nil {

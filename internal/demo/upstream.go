@@ -42,6 +42,19 @@ func Upstream() http.Handler {
 		w.WriteHeader(http.StatusForbidden)
 		fmt.Fprintln(w, "legacy app: account locked by the upstream's own rules")
 	})
+	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
+		// An answer no proxy may pass on: two Content-Lengths that
+		// disagree, the framing fault behind response splitting. net/http
+		// would refuse to write it, so it is written raw.
+		conn, bw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, "cannot hijack", http.StatusInternalServerError)
+			return
+		}
+		defer conn.Close()
+		_, _ = bw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nContent-Length: 12\r\n\r\nhello, world")
+		_ = bw.Flush()
+	})
 	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		rc := http.NewResponseController(w)

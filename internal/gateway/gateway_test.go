@@ -362,6 +362,66 @@ routes:
 	}
 }
 
+// rawUpstream is a target that answers each connection with serve, for
+// answers net/http would refuse to write; the connection is closed after.
+func rawUpstream(t *testing.T, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	return ln
+}
+
+// TestMalformedUpstreamAnswerIs502 holds the gateway to refusing an
+// answer whose framing it cannot trust (a response-splitting vector when
+// passed on) and to naming the fault for the caller and in the trace.
+func TestMalformedUpstreamAnswerIs502(t *testing.T) {
+	t.Parallel()
+	ln := rawUpstream(t, func(c net.Conn) {
+		_, _ = bufio.NewReader(c).ReadString('\n')
+		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 12\r\n\r\nhello, world")
+	})
+	cfg := `
+upstreams:
+  broken: {targets: [{url: "http://` + ln.Addr().String() + `"}]}
+routes:
+  - {id: broken, path: /broken, upstream: broken}
+`
+	tg := newTestGateway(t, cfg, "http://127.0.0.1:1")
+	resp, body := do(t, "POST", tg.srv.URL+"/broken", "application/json", "{}")
+	if resp.StatusCode != 502 {
+		t.Fatalf("status %d, want 502: %s", resp.StatusCode, body)
+	}
+	p := problem(t, resp, body)
+	if p["code"] != "upstream_bad_response" || p["layer"] != "upstream" || p["title"] != "Upstream answer malformed" {
+		t.Fatalf("problem: %v", p)
+	}
+	if d := p["detail"].(string); !strings.Contains(d, "Content-Length given twice") || strings.Contains(d, "127.0.0.1") {
+		t.Errorf("detail %q should name the fault and not the address", d)
+	}
+	if strings.Contains(string(body), "hello") {
+		t.Errorf("the malformed body leaked to the caller: %s", body)
+	}
+	rec := tg.record(t, p["request_id"].(string))
+	if rec.Code != "upstream_bad_response" || !strings.Contains(fmt.Sprint(rec.Steps), ln.Addr().String()) {
+		t.Errorf("trace lacks the code or the target: %+v", rec)
+	}
+}
+
 func TestUpstreamDenialPassesThroughMarked(t *testing.T) {
 	t.Parallel()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -391,20 +451,11 @@ func TestPostIsNeverRetriedButGetIs(t *testing.T) {
 	t.Parallel()
 	var hits atomic.Int32
 	// The first target accepts the connection and drops it mid-request.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			hits.Add(1)
-			buf := make([]byte, 4096)
-			c.Read(buf)
-			c.Close()
-		}
-	}()
+	ln := rawUpstream(t, func(c net.Conn) {
+		hits.Add(1)
+		buf := make([]byte, 4096)
+		c.Read(buf)
+	})
 	good := echoUpstream(t)
 	cfg := `
 upstreams:

@@ -200,9 +200,12 @@ func (g *runtime) proxy(w http.ResponseWriter, pr *pipeline.Request, rt *route, 
 		return g.writeUpstreamResponse(w, pr, resp, t, extra, time.Since(start))
 	}
 	var v verdict.Verdict
+	var malformed *h1client.BadResponse
 	switch {
 	case lastTarget == nil:
 		v = verdict.Denied("no_healthy_upstream", p.name, "Every target of upstream \""+p.name+"\" is marked unhealthy.")
+	case errors.As(lastErr, &malformed):
+		v = verdict.Denied("upstream_bad_response", p.name, "The upstream service sent a malformed response: "+malformed.Reason+".").With("target", lastTarget.name).With("error", lastErr.Error())
 	case isTimeout(lastErr):
 		v = verdict.Denied("upstream_timeout", p.name, "The upstream service did not answer in time.").With("target", lastTarget.name).With("error", lastErr.Error())
 	default:
