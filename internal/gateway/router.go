@@ -138,8 +138,12 @@ func hostMatches(pattern, host string) bool {
 
 // requestHost lower-cases the Host and drops the port.
 func requestHost(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		h = host
+	// Without a colon there is no port (and SplitHostPort would allocate
+	// its error).
+	if strings.IndexByte(h, ':') >= 0 {
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			h = host
+		}
 	}
 	return strings.ToLower(strings.TrimSuffix(h, "."))
 }

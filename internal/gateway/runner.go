@@ -129,7 +129,7 @@ func (g *Gateway) run(rt *runtime, w http.ResponseWriter, pr *pipeline.Request) 
 	}
 	// One allocation for the whole trace: route, each layer, upstream.
 	pr.Steps = make([]trace.Step, 0, len(rte.layers)+2)
-	pr.AddStep("route", verdict.Verdict{Rule: rte.info.ID}.With("pattern", rte.cfg.Path), time.Since(t0))
+	pr.AddStep("route", rte.routeStep, time.Since(t0))
 
 	var extra http.Header
 	for _, bl := range rte.layers {

@@ -32,6 +32,9 @@ type route struct {
 	handler     pipeline.Handler
 	pool        *pool
 	stripPrefix string
+	// routeStep is the route layer's verdict for the trace, built once:
+	// its evidence (the pattern) is shared, read-only, by every request.
+	routeStep verdict.Verdict
 }
 
 // runtime is everything built from one config. It is swapped atomically
@@ -153,6 +156,7 @@ func build(cfg *config.Config, env *pipeline.Env) (*runtime, error) {
 		path := fmt.Sprintf("routes[%d]", i)
 		r := &route{cfg: rc, pool: rt.pools[rc.Upstream]}
 		r.info = &pipeline.RouteInfo{ID: rc.ID, Tenant: rc.Tenant, Service: rc.Service, Pattern: rc.Path, Upstream: rc.Upstream}
+		r.routeStep = verdict.Verdict{Rule: rc.ID}.With("pattern", rc.Path)
 		if rc.StripPrefix {
 			lit := rc.Path
 			if j := strings.IndexAny(lit, "{*"); j >= 0 {

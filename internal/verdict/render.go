@@ -101,7 +101,7 @@ func title(code string) string {
 // It is written by hand because it is on the hot path of every denial.
 func AppendProblem(b []byte, v Verdict, requestID, instance string) []byte {
 	b = append(b, `{"type":`...)
-	b = AppendString(b, TypeURI(v.Code))
+	b = appendTypeURI(b, v.Code)
 	b = append(b, `,"title":`...)
 	b = AppendString(b, title(v.Code))
 	b = append(b, `,"status":`...)
@@ -166,7 +166,7 @@ func AppendOpenAI(b []byte, v Verdict, requestID string) []byte {
 	b = append(b, `,"hint":`...)
 	b = AppendString(b, v.Hint)
 	b = append(b, `,"type_uri":`...)
-	b = AppendString(b, TypeURI(v.Code))
+	b = appendTypeURI(b, v.Code)
 	return append(b, "}}\n"...)
 }
 
@@ -204,6 +204,21 @@ var plainJSON = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// appendTypeURI appends TypeURI(code) as a JSON string without building it:
+// catalog codes and the prefix are plain bytes, so they are copied as they
+// are (AppendString of the whole for anything else).
+func appendTypeURI(b []byte, code string) []byte {
+	for i := 0; i < len(code); i++ {
+		if !plainJSON[code[i]] {
+			return AppendString(b, TypeURI(code))
+		}
+	}
+	b = append(b, '"')
+	b = append(b, TypePrefix...)
+	b = append(b, code...)
+	return append(b, '"')
+}
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
 // and <, >, & are escaped so the body is safe to embed in HTML.

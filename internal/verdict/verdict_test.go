@@ -136,3 +136,33 @@ func BenchmarkWriteProblem(b *testing.B) {
 		Write(w, r, v, "01jd0000000000000000000000", Problem)
 	}
 }
+
+// The type URI is written without building it; a code that is not plain
+// JSON must still come out escaped, in both formats.
+func TestTypeURIEscaped(t *testing.T) {
+	for _, code := range []string{"ip_denied", `odd"<code>\`} {
+		v := Verdict{Outcome: Deny, Code: code, Status: 403, Layer: "ip"}
+		var problem struct {
+			Type string `json:"type"`
+		}
+		b := AppendProblem(nil, v, "req1", "/x")
+		if err := json.Unmarshal(b, &problem); err != nil {
+			t.Fatalf("code %q: %v in %s", code, err, b)
+		}
+		var openAI struct {
+			Error struct {
+				TypeURI string `json:"type_uri"`
+			} `json:"error"`
+		}
+		o := AppendOpenAI(nil, v, "req1")
+		if err := json.Unmarshal(o, &openAI); err != nil {
+			t.Fatalf("code %q: %v in %s", code, err, o)
+		}
+		if problem.Type != TypeURI(code) || openAI.Error.TypeURI != TypeURI(code) {
+			t.Errorf("code %q: type %q and type_uri %q, want %q", code, problem.Type, openAI.Error.TypeURI, TypeURI(code))
+		}
+		if code != "ip_denied" && (strings.Contains(string(b), `odd"`) || strings.Contains(string(o), "<code>")) {
+			t.Errorf("code %q was not escaped: %s %s", code, b, o)
+		}
+	}
+}

@@ -97,8 +97,9 @@ func (l *Layer) Evaluate(_ context.Context, r *pipeline.Request) verdict.Verdict
 				seen = "none"
 			}
 			v := verdict.Denied("unsupported_media_type", "content_types",
-				"Content-Type "+seen+" is not accepted here; send one of: "+l.list+".").
-				With("content_type", ct).With("accepted", l.list)
+				"Content-Type "+seen+" is not accepted here; send one of: "+l.list+".")
+			// Both fields in one allocation.
+			v.Evidence = []verdict.Field{{Key: "content_type", Value: ct}, {Key: "accepted", Value: l.list}}
 			v.Header = l.acceptPost
 			return v
 		}
