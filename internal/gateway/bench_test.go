@@ -179,6 +179,10 @@ func BenchmarkServeHTTPDenied(b *testing.B) {
 	benchServe(b, "/denied", http.StatusUnsupportedMediaType)
 }
 
+// BenchmarkServeHTTPNoRoute is the handler's own cost for a 404 no_route
+// denial, nearest routes and hint included.
+func BenchmarkServeHTTPNoRoute(b *testing.B) { benchServe(b, "/nowhere", http.StatusNotFound) }
+
 // benchRecord is a trace record shaped like a proxied POST's.
 func benchRecord(i int) *trace.Record {
 	return &trace.Record{

@@ -29,6 +29,39 @@ func FuzzRouterMatch(f *testing.F) {
 				t.Fatalf("param %q is not one segment of %q", v, path)
 			}
 		}
-		_ = rt.Nearest("host", path, 3)
+		near, d := rt.Nearest("host", path, 3)
+		if len(near) > 0 && d != pathDistance(path, near[0]) {
+			t.Fatalf("nearest %q reported at distance %d, is %d", near[0], d, pathDistance(path, near[0]))
+		}
+		for _, p := range []string{p1, p2} {
+			if got, want := pathDistance(path, p), splitPathDistance(path, p); got != want {
+				t.Fatalf("pathDistance(%q, %q) = %d, the segment lists give %d", path, p, got, want)
+			}
+		}
 	})
+}
+
+// splitPathDistance is pathDistance written over strings.Split's lists:
+// the plain statement of what the segment iterator computes.
+func splitPathDistance(path, pattern string) int {
+	ps := strings.Split(strings.Trim(path, "/"), "/")
+	qs := strings.Split(strings.Trim(pattern, "/"), "/")
+	d := 0
+	for i := 0; i < len(ps) || i < len(qs); i++ {
+		switch {
+		case i >= len(ps):
+			if qs[i] != "*" {
+				d += len(qs[i]) + 1
+			}
+		case i >= len(qs):
+			if qs[len(qs)-1] == "*" {
+				continue
+			}
+			d += len(ps[i]) + 1
+		case strings.HasPrefix(qs[i], "{") || qs[i] == "*":
+		default:
+			d += config.EditDistance(ps[i], qs[i])
+		}
+	}
+	return d
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -218,52 +219,83 @@ func (rt *Router) Match(host, method, path string) match {
 	return match{allow: ms}
 }
 
-// Nearest returns up to n route patterns closest to path, for the trace of
-// a no_route denial (a typo is the commonest cause).
-func (rt *Router) Nearest(host, path string, n int) []string {
+// Nearest returns up to n route patterns closest to path, nearest first,
+// for the trace of a no_route denial (a typo is the commonest cause), and
+// the distance of the nearest.
+func (rt *Router) Nearest(host, path string, n int) (patterns []string, nearest int) {
 	host = requestHost(host)
 	type cand struct {
 		p string
 		d int
 	}
-	var cs []cand
-	seen := map[string]bool{}
+	cs := make([]cand, 0, len(rt.routes))
+next:
 	for _, c := range rt.routes {
-		if !hostMatches(c.host, host) || seen[c.route.cfg.Path] {
+		if !hostMatches(c.host, host) {
 			continue
 		}
-		seen[c.route.cfg.Path] = true
-		cs = append(cs, cand{c.route.cfg.Path, pathDistance(path, c.route.cfg.Path)})
+		p := c.route.cfg.Path
+		// Routes are few: a scan of those kept is cheaper than a set.
+		for _, k := range cs {
+			if k.p == p {
+				continue next
+			}
+		}
+		cs = append(cs, cand{p, pathDistance(path, p)})
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	var out []string
+	if len(cs) == 0 {
+		return nil, 0
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return a.d - b.d })
+	out := make([]string, 0, min(n, len(cs)))
 	for i := 0; i < len(cs) && i < n; i++ {
 		out = append(out, cs[i].p)
 	}
-	return out
+	return out, cs[0].d
 }
 
-// pathDistance compares a path to a pattern, treating {param} and * as
-// matching anything in their segment.
+// pathDistance compares a path to a pattern segment by segment (as
+// strings.Split on "/" would cut them, without building the lists),
+// treating {param} and * as matching anything in their segment.
 func pathDistance(path, pattern string) int {
-	ps := strings.Split(strings.Trim(path, "/"), "/")
-	qs := strings.Split(strings.Trim(pattern, "/"), "/")
+	ps := segmentIter{s: strings.Trim(path, "/")}
+	q := strings.Trim(pattern, "/")
+	qs := segmentIter{s: q}
+	endsInStar := q == "*" || strings.HasSuffix(q, "/*")
 	d := 0
-	for i := 0; i < len(ps) || i < len(qs); i++ {
+	for {
+		p, okP := ps.next()
+		s, okQ := qs.next()
 		switch {
-		case i >= len(ps):
-			if qs[i] != "*" {
-				d += len(qs[i]) + 1
+		case !okP && !okQ:
+			return d
+		case !okP:
+			if s != "*" {
+				d += len(s) + 1
 			}
-		case i >= len(qs):
-			if len(qs) > 0 && qs[len(qs)-1] == "*" {
-				continue
+		case !okQ:
+			if !endsInStar {
+				d += len(p) + 1
 			}
-			d += len(ps[i]) + 1
-		case strings.HasPrefix(qs[i], "{") || qs[i] == "*":
+		case strings.HasPrefix(s, "{") || s == "*":
 		default:
-			d += config.EditDistance(ps[i], qs[i])
+			d += config.EditDistance(p, s)
 		}
 	}
-	return d
+}
+
+// segmentIter yields the "/"-separated segments of s as strings.Split
+// would: at least one, empty ones included.
+type segmentIter struct {
+	s    string
+	done bool
+}
+
+func (it *segmentIter) next() (string, bool) {
+	if it.done {
+		return "", false
+	}
+	seg, rest, found := strings.Cut(it.s, "/")
+	it.s, it.done = rest, !found
+	return seg, true
 }

@@ -189,12 +189,12 @@ func routeDenial(rt *runtime, r *http.Request, m match) verdict.Verdict {
 		return verdict.Denied("method_not_allowed", "", fmt.Sprintf("%s is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, allow)).
 			WithHeader("Allow", allow).With("allow", allow)
 	}
-	v := verdict.Denied("no_route", "", fmt.Sprintf("No route matches %s %s on host %s.", r.Method, r.URL.Path, requestHost(r.Host)))
-	near := rt.router.Nearest(r.Host, r.URL.Path, 3)
+	v := verdict.Denied("no_route", "", "No route matches "+r.Method+" "+r.URL.Path+" on host "+requestHost(r.Host)+".")
+	near, d := rt.router.Nearest(r.Host, r.URL.Path, 3)
 	if len(near) > 0 {
 		v = v.With("nearest_routes", strings.Join(near, " "))
-		if pathDistance(r.URL.Path, near[0]) <= 3 {
-			v = v.WithHint(fmt.Sprintf("Did you mean %s? Check the path against the API's documentation.", near[0]))
+		if d <= 3 {
+			v = v.WithHint("Did you mean " + near[0] + "? Check the path against the API's documentation.")
 		}
 	}
 	return v
