@@ -162,12 +162,12 @@ func runDemo(cmd *cobra.Command, addr, adminAddr, dir string, check, verbose boo
 	if check {
 		failed := 0
 		for _, r := range results {
-			status := "ok  "
-			if !r.OK() {
-				status = "FAIL"
+			status, why := "ok  ", ""
+			if p := r.Problem(); p != "" {
+				status, why = "FAIL", "("+p+")"
 				failed++
 			}
-			fmt.Fprintf(out, "%s %-60s want %d %-24s got %d %s %s\n", status, r.Example.Title, r.Example.Status, r.Example.Code, r.Status, r.Code, errText(r.Err))
+			fmt.Fprintf(out, "%s %-60s want %d %-24s got %d %s %s\n", status, r.Example.Title, r.Example.Status, r.Example.Code, r.Status, r.Code, why)
 		}
 		cancel()
 		<-runErr

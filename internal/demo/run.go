@@ -2,11 +2,14 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"pinpoint/internal/verdict"
 )
 
 // Result is what one example produced when the demo sent it.
@@ -16,21 +19,124 @@ type Result struct {
 	Code      string
 	DeniedBy  string
 	RequestID string
+	Header    http.Header
+	Body      []byte
 	Err       error
 }
 
 // OK reports whether the example produced what it promises.
-func (r Result) OK() bool {
-	if r.Err != nil || r.Status != r.Example.Status || r.RequestID == "" {
-		return false
+func (r Result) OK() bool { return r.Problem() == "" }
+
+// Problem says how the answer differs from the example's promise ("" when
+// it does not). A gateway denial must carry the whole contract: the
+// status, the problem document (or OpenAI's error envelope on AI routes)
+// with every member and the catalog's type, title and layer, the request
+// id in body and header, Pinpoint-Denied-By: gateway, no-store, and the
+// code's own headers (verdict.AnswerHeaders).
+func (r Result) Problem() string {
+	e := r.Example
+	switch {
+	case r.Err != nil:
+		return r.Err.Error()
+	case r.Status != e.Status:
+		return fmt.Sprintf("status %d, want %d", r.Status, e.Status)
+	case r.RequestID == "":
+		return "no Pinpoint-Request-Id header"
+	case e.DeniedBy != "" && r.DeniedBy != e.DeniedBy:
+		return fmt.Sprintf("Pinpoint-Denied-By %q, want %q", r.DeniedBy, e.DeniedBy)
+	case e.Code == "":
+		return ""
 	}
-	if r.Example.Code != "" && r.Code != r.Example.Code {
-		return false
+	if r.DeniedBy != "gateway" {
+		return fmt.Sprintf("Pinpoint-Denied-By %q, want gateway", r.DeniedBy)
 	}
-	if r.Example.DeniedBy != "" && r.DeniedBy != r.Example.DeniedBy {
-		return false
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		return fmt.Sprintf("Cache-Control %q, want no-store", cc)
 	}
-	return true
+	for _, h := range verdict.AnswerHeaders(e.Code) {
+		if r.Header.Get(h) == "" {
+			return "no " + h + " header"
+		}
+	}
+	entry, ok := verdict.Lookup(e.Code)
+	if !ok {
+		return "code " + e.Code + " is not in the catalog"
+	}
+	m, err := denialMembers(r.Header.Get("Content-Type"), r.Body)
+	if err != nil {
+		return err.Error()
+	}
+	want := map[string]string{
+		"code": e.Code, "request_id": r.RequestID, "layer": entry.Layer,
+		"status": fmt.Sprint(r.Status), "type": verdict.TypeURI(e.Code), "title": entry.Title,
+	}
+	for k, v := range want {
+		got, present := m[k]
+		if !present {
+			continue // a member the format does not have (see denialMembers)
+		}
+		if got != v {
+			return fmt.Sprintf("body %s %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"detail", "hint"} {
+		if m[k] == "" {
+			return "body lacks " + k
+		}
+	}
+	if r.Code != e.Code {
+		return fmt.Sprintf("code %q, want %q", r.Code, e.Code)
+	}
+	return ""
+}
+
+// denialMembers checks a denial body's format and returns its members as
+// strings, keyed as in a problem document: a problem must have every RFC
+// 9457 member and pinpoint's extensions; OpenAI's envelope carries the
+// same facts under its own names (message for detail, type_uri for type;
+// it has no title, status or instance).
+func denialMembers(contentType string, body []byte) (map[string]string, error) {
+	str := func(v any) string {
+		switch v := v.(type) {
+		case string:
+			return v
+		case float64:
+			return fmt.Sprint(int(v))
+		}
+		return ""
+	}
+	out := map[string]string{}
+	switch contentType {
+	case "application/problem+json":
+		var p map[string]any
+		if err := json.Unmarshal(body, &p); err != nil {
+			return nil, fmt.Errorf("problem body is not JSON: %v", err)
+		}
+		for _, k := range []string{"type", "title", "status", "detail", "instance", "request_id", "layer", "code", "hint"} {
+			v, ok := p[k]
+			if !ok {
+				return nil, fmt.Errorf("problem body lacks %s", k)
+			}
+			out[k] = str(v)
+		}
+	case "application/json":
+		var env struct {
+			Error map[string]any `json:"error"`
+		}
+		if err := json.Unmarshal(body, &env); err != nil || env.Error == nil {
+			return nil, fmt.Errorf("error envelope is not {\"error\": {...}}: %s", body)
+		}
+		for _, k := range []string{"message", "type", "code", "request_id", "layer", "hint", "type_uri"} {
+			if _, ok := env.Error[k]; !ok {
+				return nil, fmt.Errorf("error envelope lacks %s", k)
+			}
+		}
+		out["code"], out["request_id"], out["layer"] = str(env.Error["code"]), str(env.Error["request_id"]), str(env.Error["layer"])
+		out["detail"], out["hint"], out["type"] = str(env.Error["message"]), str(env.Error["hint"]), str(env.Error["type_uri"])
+	default:
+		return nil, fmt.Errorf("Content-Type %q, want application/problem+json (or application/json on AI routes)", contentType)
+	}
+	return out, nil
 }
 
 // Send runs one example against the gateway.
@@ -60,6 +166,8 @@ func Send(ctx context.Context, client *http.Client, gateway string, e Example) R
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	res.Status = resp.StatusCode
+	res.Header = resp.Header
+	res.Body = data
 	res.RequestID = resp.Header.Get("Pinpoint-Request-Id")
 	res.DeniedBy = resp.Header.Get("Pinpoint-Denied-By")
 	res.Code = codeOf(data)
@@ -112,7 +220,7 @@ func Print(w io.Writer, p Ports, results []Result, bin string) {
 		case r.Err != nil:
 			fmt.Fprintf(w, "    (the demo's own run of this failed: %v)\n", r.Err)
 		case !r.OK():
-			fmt.Fprintf(w, "    (the demo's own run answered %d %s, not what was expected)\n", r.Status, r.Code)
+			fmt.Fprintf(w, "    (the demo's own run answered %d %s, not what was expected: %s)\n", r.Status, r.Code, r.Problem())
 		}
 		if r.RequestID != "" {
 			fmt.Fprintf(w, "    %s explain %s\n", bin, r.RequestID)

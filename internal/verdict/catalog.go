@@ -290,6 +290,33 @@ func Lookup(code string) (Entry, bool) {
 	return catalog[i], true
 }
 
+// answerHeaders are the response headers every denial with the code
+// carries besides the ones all denials carry; the docs list them and the
+// demo's check requires them.
+var answerHeaders = map[string][]string{
+	"method_not_allowed":     {"Allow"},
+	"unsupported_media_type": {"Accept-Post"},
+	"rate_limited":           {"RateLimit-Policy", "RateLimit", "Retry-After"},
+	"quota_exhausted":        {"RateLimit-Policy", "RateLimit", "Retry-After"},
+	"credentials_missing":    {"WWW-Authenticate"},
+	"key_malformed":          {"WWW-Authenticate"},
+	"key_unknown":            {"WWW-Authenticate"},
+	"key_revoked":            {"WWW-Authenticate"},
+	"key_expired":            {"WWW-Authenticate"},
+	"token_malformed":        {"WWW-Authenticate"},
+	"token_bad_signature":    {"WWW-Authenticate"},
+	"token_expired":          {"WWW-Authenticate"},
+	"token_not_yet_valid":    {"WWW-Authenticate"},
+	"token_wrong_issuer":     {"WWW-Authenticate"},
+	"token_wrong_audience":   {"WWW-Authenticate"},
+	"token_inactive":         {"WWW-Authenticate"},
+	"basic_auth_failed":      {"WWW-Authenticate"},
+}
+
+// AnswerHeaders returns the headers a denial with code carries besides
+// Pinpoint-Request-Id, Pinpoint-Denied-By, Cache-Control and Content-Type.
+func AnswerHeaders(code string) []string { return answerHeaders[code] }
+
 // All returns every entry in catalog order (grouped by layer, in pipeline
 // order).
 func All() []Entry { return append([]Entry(nil), catalog...) }

@@ -33,6 +33,9 @@ func Markdown() string {
 			fmt.Fprintf(&b, "- %s\n", c)
 		}
 		fmt.Fprintf(&b, "\nFix: %s\n", e.Fix)
+		if hs := AnswerHeaders(e.Code); len(hs) > 0 {
+			fmt.Fprintf(&b, "\nResponse headers: `%s`.\n", strings.Join(hs, "`, `"))
+		}
 	}
 	return b.String()
 }

@@ -166,3 +166,12 @@ func TestTypeURIEscaped(t *testing.T) {
 		}
 	}
 }
+
+// Every code with answer headers is in the catalog.
+func TestAnswerHeadersNameCatalogCodes(t *testing.T) {
+	for code := range answerHeaders {
+		if _, ok := Lookup(code); !ok {
+			t.Errorf("answerHeaders names %q, which the catalog lacks", code)
+		}
+	}
+}
