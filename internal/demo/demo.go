@@ -38,7 +38,7 @@ type Example struct {
 	// DeniedBy is "upstream" for a denial the upstream makes itself.
 	DeniedBy string
 	// Order sorts examples in the printed list.
-	Order int
+	Order float64
 }
 
 // Curl renders the example as a curl command against the gateway.

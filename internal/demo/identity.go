@@ -74,10 +74,29 @@ func init() {
 				{Order: 18, Title: "Auth: creating an order for someone else (CEL ownership policy)", Method: "POST", Path: "/secure/orders", Headers: [][2]string{json, key(creds.WriteKey)}, Body: `{"owner_id":"someone-else","item":"book"}`, Status: 403, Code: "policy_denied"},
 				{Order: 19, Title: "Auth: a valid JWT reading orders (a shadowed plan policy records what it would deny: pinpoint shadow report)", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(creds.JWT)}, Status: 200},
 				{Order: 20, Title: "Auth: an expired JWT", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(creds.ExpiredJWT)}, Status: 401, Code: "token_expired"},
+				{Order: 20.2, Title: "Auth: a bearer token that is not a JWT", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer("not-a-jwt")}, Status: 401, Code: "token_malformed"},
+				{Order: 20.4, Title: "Auth: a JWT whose signature was altered", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(alterSignature(creds.JWT))}, Status: 401, Code: "token_bad_signature"},
 				{Order: 21, Title: "Auth: a JWT issued for another API", Method: "GET", Path: "/secure/orders", Headers: [][2]string{bearer(creds.WrongAudienceJWT)}, Status: 401, Code: "token_wrong_audience"},
 			}
 		},
 	})
+}
+
+// alterSignature changes one character in the middle of a JWT's signature
+// (the last character may only carry padding bits).
+func alterSignature(jwt string) string {
+	i := strings.LastIndexByte(jwt, '.')
+	if i < 0 || len(jwt)-i < 8 {
+		return jwt + "x"
+	}
+	b := []byte(jwt)
+	j := i + (len(jwt)-i)/2
+	if b[j] == 'A' {
+		b[j] = 'B'
+	} else {
+		b[j] = 'A'
+	}
+	return string(b)
 }
 
 func indent(s, prefix string) string {
