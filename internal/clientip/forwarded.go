@@ -102,7 +102,9 @@ func parseQuoted(v string, i int) (string, int, error) {
 	for i < len(v) {
 		switch c := v[i]; {
 		case c == '\\':
-			if i+1 >= len(v) {
+			// RFC 9110's quoted-pair: a backslash before HTAB, SP, a
+			// visible character or obs-text, never a control character.
+			if i+1 >= len(v) || v[i+1] < 0x20 && v[i+1] != '\t' || v[i+1] == 0x7f {
 				return "", 0, ErrMalformedForwarded
 			}
 			b = append(b, v[start:i]...)
