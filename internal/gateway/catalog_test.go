@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"path"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
+	"pinpoint/internal/config"
 	"pinpoint/internal/pipeline"
 	"pinpoint/internal/verdict"
 )
@@ -66,4 +70,147 @@ routes:
 			t.Errorf("%s: trace record code %q status %d denied by %q", e.Code, rec.Code, rec.Status, rec.DeniedBy)
 		}
 	}
+}
+
+// panicHandler stands for a bug anywhere in the gateway's request path.
+type panicHandler struct{}
+
+func (panicHandler) Serve(http.ResponseWriter, *pipeline.Request) {
+	panic("secret-looking internal state 0xdeadbeef")
+}
+
+func init() {
+	pipeline.RegisterHandler("catalog-test-panic", func(*pipeline.Build, *yaml.Node) (pipeline.Handler, error) {
+		return panicHandler{}, nil
+	})
+}
+
+// A panic is a 500 internal_error with the whole contract; the panic's
+// text stays in the trace, never in the caller's answer.
+func TestPanicIsInternalError(t *testing.T) {
+	t.Parallel()
+	tg := newTestGateway(t, `
+routes:
+  - {id: buggy, path: /buggy, handler: {catalog-test-panic: {}}}
+`, "http://127.0.0.1:1")
+	resp, body := do(t, "POST", tg.srv.URL+"/buggy", "application/json", "{}")
+	if resp.StatusCode != 500 {
+		t.Fatalf("status %d, want 500: %s", resp.StatusCode, body)
+	}
+	p := problem(t, resp, body)
+	if p["code"] != "internal_error" || p["layer"] != "gateway" {
+		t.Fatalf("problem %v", p)
+	}
+	if strings.Contains(string(body), "deadbeef") {
+		t.Errorf("the panic's text reached the caller: %s", body)
+	}
+	rec := tg.record(t, p["request_id"].(string))
+	if rec.Code != "internal_error" || !strings.Contains(fmt.Sprint(rec.Steps), "deadbeef") {
+		t.Errorf("trace record lacks the code or the panic: %+v", rec)
+	}
+	// The gateway goes on serving.
+	if resp, _ := do(t, "GET", tg.srv.URL+"/nowhere", "", ""); resp.StatusCode != 404 {
+		t.Errorf("after the panic: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// Once every target is ejected, the answer is 503 no_healthy_upstream
+// (not a 502 per request, and never a 403).
+func TestAllTargetsEjectedIsNoHealthyUpstream(t *testing.T) {
+	t.Parallel()
+	dead := closedPort(t)
+	tg := newTestGateway(t, `
+upstreams:
+  app:
+    targets: [{url: "http://`+dead+`"}]
+    passive_health: {failures: 1, eject: 1m}
+    timeouts: {connect: 500ms}
+routes:
+  - {id: app, path: /app, upstream: app}
+`, "http://127.0.0.1:1")
+	resp, body := do(t, "GET", tg.srv.URL+"/app", "", "")
+	if resp.StatusCode != 502 || problem(t, resp, body)["code"] != "upstream_unreachable" {
+		t.Fatalf("first request: %d %s, want 502 upstream_unreachable", resp.StatusCode, body)
+	}
+	resp, body = do(t, "GET", tg.srv.URL+"/app", "", "")
+	if resp.StatusCode != 503 {
+		t.Fatalf("second request: status %d, want 503: %s", resp.StatusCode, body)
+	}
+	p := problem(t, resp, body)
+	if p["code"] != "no_healthy_upstream" || p["layer"] != "upstream" || !strings.Contains(p["detail"].(string), `"app"`) {
+		t.Fatalf("problem %v", p)
+	}
+	if strings.Contains(string(body), dead) {
+		t.Errorf("the target's address reached the caller: %s", body)
+	}
+	if rec := tg.record(t, p["request_id"].(string)); rec.Code != "no_healthy_upstream" || rec.Status != 503 {
+		t.Errorf("trace record %+v", rec)
+	}
+}
+
+// A stopping gateway refuses new requests with 503 shutting_down, tells
+// the client to close and retry, and records it.
+func TestDrainingGatewayRefusesNewRequests(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	tg := newTestGateway(t, `
+routes:
+  - {id: app, path: /app, upstream: default}
+upstreams:
+  default: {targets: [{url: "{{UP}}"}]}
+`, up.URL)
+	if resp, body := do(t, "GET", tg.srv.URL+"/app", "", ""); resp.StatusCode != 200 {
+		t.Fatalf("before draining: %d %s", resp.StatusCode, body)
+	}
+	tg.g.Drain()
+	resp, body := do(t, "GET", tg.srv.URL+"/app", "", "")
+	if resp.StatusCode != 503 {
+		t.Fatalf("status %d, want 503: %s", resp.StatusCode, body)
+	}
+	p := problem(t, resp, body)
+	if p["code"] != "shutting_down" || p["layer"] != "gateway" {
+		t.Fatalf("problem %v", p)
+	}
+	if !resp.Close || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("Connection close %v, Retry-After %q; want close and 1", resp.Close, resp.Header.Get("Retry-After"))
+	}
+	if rec := tg.record(t, p["request_id"].(string)); rec.Code != "shutting_down" {
+		t.Errorf("trace record %+v", rec)
+	}
+}
+
+// Server.Shutdown drains the gateway before it stops the listeners.
+func TestServerShutdownDrainsTheGateway(t *testing.T) {
+	cfg, err := config.Parse([]byte("listeners: [{addr: \"127.0.0.1:0\"}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &drainRecorder{}
+	s, err := Listen(cfg, d, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Shutdown()
+	if !d.drained {
+		t.Error("Shutdown did not drain the handler")
+	}
+}
+
+type drainRecorder struct {
+	http.Handler
+	drained bool
+}
+
+func (d *drainRecorder) Drain() { d.drained = true }
+
+// closedPort returns a loopback host:port where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

@@ -27,7 +27,15 @@ type Gateway struct {
 	reloadMu sync.Mutex
 	// grace bounds how long a retired runtime waits for its requests.
 	grace time.Duration
+	// draining is set when the gateway stops: new requests are refused
+	// with 503 shutting_down while the running ones finish.
+	draining atomic.Bool
 }
+
+// Drain makes the gateway refuse new requests (503 shutting_down, with
+// Connection: close) while those already running finish. Server.Shutdown
+// calls it before it stops the listeners.
+func (g *Gateway) Drain() { g.draining.Store(true) }
 
 // Options configure a Gateway.
 type Options struct {

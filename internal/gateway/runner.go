@@ -100,6 +100,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveDenialPage(cw, r, pr.ID)
 		return
 	}
+	if g.draining.Load() {
+		// Stopping: requests already running finish, a new one is told
+		// why it is refused and to go elsewhere.
+		v := verdict.Denied("shutting_down", "", "The gateway is shutting down and takes no new requests; retry, another instance will answer.").
+			WithHeader("Connection", "close").WithHeader("Retry-After", "1")
+		v.Layer = "gateway"
+		pr.AddStep("gateway", v, 0)
+		pr.Deny(cw, v)
+		g.finish(rt, pr, cw, start)
+		return
+	}
 	g.run(rt, cw, pr)
 	g.finish(rt, pr, cw, start)
 }

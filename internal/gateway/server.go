@@ -23,6 +23,8 @@ type httpServer interface {
 
 // Server runs the gateway's listeners.
 type Server struct {
+	// drain, when the handler has one, is told first on Shutdown.
+	drain     func()
 	servers   []httpServer
 	listeners []net.Listener
 	logger    *slog.Logger
@@ -33,6 +35,9 @@ type Server struct {
 // port clash is reported before anything is served.
 func Listen(cfg *config.Config, h http.Handler, logger *slog.Logger) (*Server, error) {
 	s := &Server{logger: logger, grace: cfg.Server.ShutdownGrace}
+	if d, ok := h.(interface{ Drain() }); ok {
+		s.drain = d.Drain
+	}
 	if s.grace <= 0 {
 		s.grace = 30 * time.Second
 	}
@@ -149,6 +154,9 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 	defer cancel()
+	if s.drain != nil {
+		s.drain()
+	}
 	var first error
 	for _, srv := range s.servers {
 		if err := srv.Shutdown(ctx); err != nil && first == nil {
