@@ -15,18 +15,26 @@ import (
 	"pinpoint/internal/verdict"
 )
 
-// denyHandler denies every request with the catalog code named by the
+// testHandler denies every request with the catalog code named by the
 // path's last segment, through pipeline.Request.Deny: the path every
-// layer's and handler's denial takes to the one renderer.
-type denyHandler struct{}
+// layer's and handler's denial takes to the one renderer. With panics set
+// it panics instead, standing for a bug anywhere in the request path.
+type testHandler struct {
+	Panics bool `yaml:"panics"`
+}
 
-func (denyHandler) Serve(w http.ResponseWriter, r *pipeline.Request) {
+func (h testHandler) Serve(w http.ResponseWriter, r *pipeline.Request) {
+	if h.Panics {
+		panic("secret-looking internal state 0xdeadbeef")
+	}
 	r.Deny(w, verdict.Denied(path.Base(r.HTTP.URL.Path), "test-rule", "Denied by the catalog test."))
 }
 
 func init() {
-	pipeline.RegisterHandler("catalog-test-deny", func(*pipeline.Build, *yaml.Node) (pipeline.Handler, error) {
-		return denyHandler{}, nil
+	pipeline.RegisterHandler("catalog-test", func(_ *pipeline.Build, node *yaml.Node) (pipeline.Handler, error) {
+		var h testHandler
+		err := node.Decode(&h)
+		return h, err
 	})
 }
 
@@ -40,7 +48,7 @@ func TestEveryCatalogCodeRendersTheContract(t *testing.T) {
 	t.Parallel()
 	tg := newTestGateway(t, `
 routes:
-  - {id: codes, path: "/codes/{code}", handler: {catalog-test-deny: {}}}
+  - {id: codes, path: "/codes/{code}", handler: {catalog-test: {}}}
 `, "http://127.0.0.1:1")
 	entries := verdict.All()
 	if len(entries) < 50 {
@@ -72,35 +80,16 @@ routes:
 	}
 }
 
-// panicHandler stands for a bug anywhere in the gateway's request path.
-type panicHandler struct{}
-
-func (panicHandler) Serve(http.ResponseWriter, *pipeline.Request) {
-	panic("secret-looking internal state 0xdeadbeef")
-}
-
-func init() {
-	pipeline.RegisterHandler("catalog-test-panic", func(*pipeline.Build, *yaml.Node) (pipeline.Handler, error) {
-		return panicHandler{}, nil
-	})
-}
-
 // A panic is a 500 internal_error with the whole contract; the panic's
 // text stays in the trace, never in the caller's answer.
 func TestPanicIsInternalError(t *testing.T) {
 	t.Parallel()
 	tg := newTestGateway(t, `
 routes:
-  - {id: buggy, path: /buggy, handler: {catalog-test-panic: {}}}
+  - {id: buggy, path: /buggy, handler: {catalog-test: {panics: true}}}
 `, "http://127.0.0.1:1")
 	resp, body := do(t, "POST", tg.srv.URL+"/buggy", "application/json", "{}")
-	if resp.StatusCode != 500 {
-		t.Fatalf("status %d, want 500: %s", resp.StatusCode, body)
-	}
-	p := problem(t, resp, body)
-	if p["code"] != "internal_error" || p["layer"] != "gateway" {
-		t.Fatalf("problem %v", p)
-	}
+	p := wantDenial(t, resp, body, 500, "internal_error", "gateway")
 	if strings.Contains(string(body), "deadbeef") {
 		t.Errorf("the panic's text reached the caller: %s", body)
 	}
@@ -164,13 +153,7 @@ upstreams:
 	}
 	tg.g.Drain()
 	resp, body := do(t, "GET", tg.srv.URL+"/app", "", "")
-	if resp.StatusCode != 503 {
-		t.Fatalf("status %d, want 503: %s", resp.StatusCode, body)
-	}
-	p := problem(t, resp, body)
-	if p["code"] != "shutting_down" || p["layer"] != "gateway" {
-		t.Fatalf("problem %v", p)
-	}
+	p := wantDenial(t, resp, body, 503, "shutting_down", "gateway")
 	if !resp.Close || resp.Header.Get("Retry-After") != "1" {
 		t.Errorf("Connection close %v, Retry-After %q; want close and 1", resp.Close, resp.Header.Get("Retry-After"))
 	}
@@ -213,4 +196,18 @@ func closedPort(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// wantDenial checks the status, the problem contract (problem) and the
+// code and layer of a gateway denial, and returns the problem.
+func wantDenial(t *testing.T, resp *http.Response, body []byte, status int, code, layer string) map[string]any {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, body)
+	}
+	p := problem(t, resp, body)
+	if p["code"] != code || p["layer"] != layer {
+		t.Fatalf("problem %v, want code %s, layer %s", p, code, layer)
+	}
+	return p
 }
