@@ -2,6 +2,7 @@ package ai
 
 import (
 	"encoding/json"
+	"pinpoint/internal/verdict"
 	"strings"
 	"testing"
 )
@@ -178,8 +179,14 @@ func TestRequestValidation(t *testing.T) {
 			continue
 		}
 		e := res.errorObject(t)
-		if e["code"] != tc.code || e["request_id"] != "req-test" || e["message"] == "" {
+		if e["code"] != tc.code || e["request_id"] != "req-test" || e["message"] == "" || e["layer"] == "" || e["hint"] == "" || e["type_uri"] != verdict.TypeURI(tc.code) {
 			t.Errorf("%s: envelope %v", tc.name, e)
+		}
+		if res.Header().Get("Pinpoint-Denied-By") != "gateway" || res.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%s: headers %v", tc.name, res.Header())
+		}
+		if tc.code == "method_not_allowed" && res.Header().Get("Allow") != "POST" {
+			t.Errorf("%s: Allow %q, want POST", tc.name, res.Header().Get("Allow"))
 		}
 	}
 }

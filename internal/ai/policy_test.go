@@ -113,8 +113,12 @@ func TestRateAndTokenLimits(t *testing.T) {
 		}
 	}
 	res = serve(h, "POST", "/v1/chat/completions", chatBody("openai/gpt-4o-mini", "hi", `"max_tokens":5`), tok)
-	if e := res.errorObject(t); res.Code != 429 || e["code"] != "token_limit_exceeded" {
+	if e := res.errorObject(t); res.Code != 429 || e["code"] != "token_limit_exceeded" || e["message"] == "" || res.Header().Get("Pinpoint-Denied-By") != "gateway" {
 		t.Errorf("tpm: %d %v", res.Code, e)
+	}
+	// The catalog's fix tells callers to wait for Retry-After.
+	if ra := res.Header().Get("Retry-After"); ra == "" {
+		t.Errorf("tpm: no Retry-After (headers %v)", res.Header())
 	}
 }
 

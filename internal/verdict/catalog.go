@@ -311,6 +311,7 @@ var answerHeaders = map[string][]string{
 	"token_wrong_audience":   {"WWW-Authenticate"},
 	"token_inactive":         {"WWW-Authenticate"},
 	"basic_auth_failed":      {"WWW-Authenticate"},
+	"token_limit_exceeded":   {"Retry-After"},
 }
 
 // AnswerHeaders returns the headers a denial with code carries besides
