@@ -130,6 +130,11 @@ upstreams:
     # The same demo service, as its own upstream so that its broken answers
     # eject no target that the other routes use.
     targets: [{url: %q}]
+  gone:
+    # One target, ejected for ten minutes after one failure.
+    targets: [{url: %q}]
+    timeouts: {connect: 500ms}
+    passive_health: {failures: 1, eject: 10m}
 %s
 routes:
   - id: orders-create
@@ -163,7 +168,11 @@ routes:
     path: /broken
     methods: [GET]
     upstream: broken
-%s%s`, p.Gateway, p.Admin, p.Store, p.Upstream, p.Upstream, p.Dead, p.Upstream, upstreams.String(), routes.String(), sections.String())
+  - id: archive
+    path: /archive/*
+    methods: [GET]
+    upstream: gone
+%s%s`, p.Gateway, p.Admin, p.Store, p.Upstream, p.Upstream, p.Dead, p.Upstream, p.Dead, upstreams.String(), routes.String(), sections.String())
 }
 
 // Examples lists every demo request, the success first.
@@ -179,6 +188,8 @@ func Examples(p Ports) []Example {
 		{Order: 80, Title: "An upstream that is down (502, never a 403)", Method: "GET", Path: "/reports/daily", Status: 502, Code: "upstream_unreachable"},
 		{Order: 81, Title: "An upstream that is too slow (504)", Method: "GET", Path: "/slow", Status: 504, Code: "upstream_timeout"},
 		{Order: 82, Title: "The upstream's own 403, passed through and marked", Method: "POST", Path: "/legacy/accounts", Headers: [][2]string{json}, Body: `{}`, Status: 403, DeniedBy: "upstream"},
+		{Order: 82.5, Title: "An upstream's only target fails (502; passive health ejects it)", Method: "GET", Path: "/archive/2025", Status: 502, Code: "upstream_unreachable"},
+		{Order: 82.6, Title: "The same upstream while its target is ejected (503, no connection tried; the demo's own run already ejected it)", Method: "GET", Path: "/archive/2025", Status: 503, Code: "no_healthy_upstream"},
 		{Order: 83, Title: "An upstream answer with two Content-Lengths (502: the gateway does not pass on a framing it cannot trust)", Method: "GET", Path: "/broken", Status: 502, Code: "upstream_bad_response"},
 	}
 	for _, e := range exts() {

@@ -3,6 +3,7 @@ package demo
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 )
 
 // csrfSecret signs the demo's CSRF tokens; a new one each run.
@@ -54,6 +55,16 @@ func init() {
     ratelimit:
       policies:
         - {name: per-client, key: [ip], limit: 1, window: 1m}
+  - id: shared-count
+    path: /shared-count
+    upstream: demo
+    ratelimit:
+      # A Redis that is not there: this route fails closed.
+      backend: redis
+      redis: {url: "redis://` + strings.TrimPrefix(p.Dead, "http://") + `/0", timeout: 200ms}
+      on_backend_error: closed
+      policies:
+        - {name: shared-per-client, key: [ip], limit: 100, window: 1m}
   - id: daily
     path: /daily
     upstream: demo
@@ -74,6 +85,7 @@ func init() {
 				{Order: 34, Title: "CORS: an allowed preflight, answered by the gateway", Method: "OPTIONS", Path: "/account/email", Headers: [][2]string{{"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "POST"}}, Status: 204},
 				{Order: 36.2, Title: "Quota: the day's one call (the demo's own run already made it)", Method: "GET", Path: "/daily", Status: 200},
 				{Order: 36.4, Title: "Quota: the second call of the day (the detail says when it resets)", Method: "GET", Path: "/daily", Status: 429, Code: "quota_exhausted"},
+				{Order: 36.5, Title: "Rate limit: the shared counter (Redis) is unreachable and the route fails closed", Method: "GET", Path: "/shared-count", Status: 503, Code: "ratelimit_backend_unavailable"},
 				{Order: 36.6, Title: "CSRF token: a same-site POST without the double-submitted token", Method: "POST", Path: "/forms/profile", Headers: [][2]string{json, {"Sec-Fetch-Site", "same-origin"}}, Body: `{}`, Status: 403, Code: "csrf_token_missing"},
 				{Order: 36.8, Title: "CSRF token: a token the gateway did not sign (the detail says tampered)", Method: "POST", Path: "/forms/profile", Headers: [][2]string{json, {"Sec-Fetch-Site", "same-origin"}, {"Cookie", "pp_csrf=forged"}, {"X-CSRF-Token", "forged"}}, Body: `{}`, Status: 403, Code: "csrf_token_invalid"},
 				{Order: 37, Title: "WAF: an SQL injection in a query parameter (the detail names the CRS rules, not the payload)", Method: "GET", Path: "/search?q=1%27%20OR%20%271%27%3D%271", Status: 403, Code: "waf_blocked"},
