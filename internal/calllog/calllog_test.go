@@ -209,3 +209,33 @@ func TestRetentionByAge(t *testing.T) {
 		}
 	})
 }
+
+// A request made in the first second of a minute is counted by a query
+// that ends within that second (its minute bucket starts before To, but
+// not before To truncated to the second).
+func TestStatsCountTheCurrentMinute(t *testing.T) {
+	stores(t, func(t *testing.T, st *store.Store) {
+		minute := time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
+		at, now := minute.Add(200*time.Millisecond), minute.Add(900*time.Millisecond)
+		l := New(st)
+		l.now = func() time.Time { return now }
+		ctx := context.Background()
+		if err := l.WriteBatch(ctx, []*trace.Record{rec(at, "orders", 413, "request", "body_too_large", "acme", "192.0.2.1")}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := l.Stats(ctx, StatsQuery{From: now.Add(-time.Hour), To: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Total != 1 || s.Denied != 1 {
+			t.Errorf("total %d, denied %d; want the request of the current minute counted", s.Total, s.Denied)
+		}
+		var inSeries int64
+		for _, p := range s.Series {
+			inSeries += p.Total
+		}
+		if inSeries != 1 {
+			t.Errorf("series holds %d requests, want 1", inSeries)
+		}
+	})
+}

@@ -82,6 +82,14 @@ func (l *Log) pickResolution(from, to, now time.Time) Resolution {
 	return Day
 }
 
+// ceilUnix is t in Unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}
+
 // Stats answers q from the rollup tables.
 func (l *Log) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 	now := l.now()
@@ -98,7 +106,10 @@ func (l *Log) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 		q.Top = 10
 	}
 	res := l.pickResolution(q.From, q.To, now)
-	lo, hi := res.Bucket(q.From), q.To.Unix()
+	// hi rounds To up to the second: buckets are whole seconds, and the
+	// bucket a request made in the first second of a minute falls in
+	// starts before To but not before To.Unix().
+	lo, hi := res.Bucket(q.From), ceilUnix(q.To)
 	where := "res = ? AND bucket >= ? AND bucket < ?"
 	args := []any{res.Name, lo, hi}
 	if q.Route != "" {
@@ -195,7 +206,7 @@ func (l *Log) aggregateRollups(ctx context.Context, st *Stats, res Resolution, w
 	}
 	// A continuous series (empty buckets as zeros) draws an honest trend.
 	step := int64(res.Step / time.Second)
-	for b := st.From.Unix(); b < st.To.Unix(); b += step {
+	for b := st.From.Unix(); b < ceilUnix(st.To); b += step {
 		p := points[b]
 		if p == nil {
 			p = &Point{Time: time.Unix(b, 0).UTC()}
