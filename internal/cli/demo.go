@@ -180,10 +180,3 @@ func runDemo(cmd *cobra.Command, addr, adminAddr, dir string, check, verbose boo
 	demo.Print(out, p, results, selfCommand())
 	return <-runErr
 }
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}

@@ -231,12 +231,11 @@ func levenshtein(a, b string) int {
 	// Rows on the stack for the usual short words (path segments, field
 	// names): a no_route denial compares the path with every route.
 	var prevRow, curRow [48]int
-	prev, cur := prevRow[:0], curRow[:0]
-	if len(b) < len(prevRow) {
-		prev, cur = prevRow[:len(b)+1], curRow[:len(b)+1]
-	} else {
+	prev, cur := prevRow[:], curRow[:]
+	if len(b)+1 > len(prevRow) {
 		prev, cur = make([]int, len(b)+1), make([]int, len(b)+1)
 	}
+	prev, cur = prev[:len(b)+1], cur[:len(b)+1]
 	for j := range prev {
 		prev[j] = j
 	}

@@ -16,7 +16,9 @@ import (
 type redisLog struct{}
 
 func (redisLog) Printf(ctx context.Context, format string, v ...any) {
-	slog.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
+	if l := slog.Default(); l.Enabled(ctx, slog.LevelDebug) {
+		l.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
+	}
 }
 
 func init() { redis.SetLogger(redisLog{}) }
